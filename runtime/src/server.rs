@@ -1,0 +1,98 @@
+//! Serving the API: open the store, make the owner account on first start, listen, shut down
+//! gracefully on Ctrl-C / SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::api::{AppState, app};
+use crate::secrets::SecretBox;
+use crate::store::Db;
+
+/// What `integrator serve` needs.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory of the embedded store and key file.
+    pub data_dir: PathBuf,
+    /// Per-token rate limiting (off only for benchmarks).
+    pub rate_limit: bool,
+    /// Secret key from the environment, if configured.
+    pub secret_key: Option<String>,
+    /// Email of the owner account created on first start.
+    pub owner_email: String,
+}
+
+/// Open the store and build the application state. Creates the owner account when the store is
+/// empty and returns its token (the only time it is available).
+pub fn open(config: &ServeConfig) -> anyhow::Result<(AppState, Option<String>)> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let db = Db::open(&config.data_dir)
+        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    let secrets = SecretBox::load(&config.data_dir, config.secret_key.as_deref())?;
+    let state = AppState::new(db, secrets, config.rate_limit);
+    let token = if state.auth.has_accounts()? {
+        None
+    } else {
+        let owner = state
+            .auth
+            .create_account(&config.owner_email, "Owner", true)
+            .context("creating the owner account")?;
+        Some(owner.token)
+    };
+    Ok((state, token))
+}
+
+/// Serve until Ctrl-C or SIGTERM.
+pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let (state, token) = open(&config)?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let local = listener.local_addr()?;
+    if let Some(token) = token {
+        // The one time the owner's token exists in plain text: printed for the operator.
+        println!("API token: {token}");
+    }
+    println!("Integrator API listening on http://{local}/v1 (data in {})", config.data_dir.display());
+    tracing::info!(%local, "listening");
+    let auth = state.auth.clone();
+    let sweeper = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            auth.forget_idle_buckets();
+        }
+    });
+    let db = state.db.clone();
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    sweeper.abort();
+    db.flush().context("flushing the store on shutdown")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
