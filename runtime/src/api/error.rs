@@ -183,7 +183,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_json",
-                format!("malformed JSON at line {} column {}: {e}", e.line(), e.column()),
+                format!("malformed JSON: {e}"),
             )
         })
     }
