@@ -49,6 +49,7 @@ pub fn open(config: &ServeConfig) -> anyhow::Result<(AppState, Option<String>)> 
 
 /// Serve until Ctrl-C or SIGTERM.
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal()?;
     let (state, token) = open(&config)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -70,7 +71,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     });
     let db = state.db.clone();
     axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP")?;
     sweeper.abort();
@@ -79,20 +80,18 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Install the Ctrl-C and SIGTERM handlers at once and return what resolves on the first of
+/// them. Installing them lazily (when the shutdown future is first polled) left a window after
+/// the server announced itself in which SIGTERM still killed it outright.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("installing the Ctrl-C handler")?;
+    let mut terminate =
+        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-    };
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
-    }
+    })
 }
