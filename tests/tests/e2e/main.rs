@@ -1,1 +1,16 @@
+//! End-to-end tests of the Integrator runtime: each test starts the real `integrator` binary on a
+//! free loopback port with its own temporary data directory and talks HTTP to it, asserting what
+//! a user observes (status, body, headers, stored state).
+//!
+//! Build the binary first (`make test` does): `cargo build -p integrator --bin integrator`, or
+//! point `INTEGRATOR_BIN` at a build.
 
+mod harness;
+
+mod errors;
+mod isolation;
+mod jobs;
+mod resources;
+mod secrets;
+mod state;
+mod validation;
