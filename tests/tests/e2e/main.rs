@@ -7,9 +7,13 @@
 
 mod harness;
 
+mod accounts;
+mod durability;
 mod errors;
 mod isolation;
 mod jobs;
+mod openapi;
+mod rate_limit;
 mod resources;
 mod secrets;
 mod state;
