@@ -293,10 +293,12 @@ pub async fn delete(state: &AppState, account: &str, kind: &Kind, collection: &s
         let mut batch = Batch::default();
         Db::delete_doc(&mut batch, account, collection, id, &(kind.references)(&doc));
         state.db.state_clear(&mut batch, account, &format!("{}:{id}", kind.name))?;
-        for sub in sub_collections(kind, id) {
+        for (sub, sub_kind) in sub_collections(kind, id) {
             for child in state.db.list(account, &sub)? {
                 if let Some(child_id) = child["_id"].as_str() {
-                    Db::delete_doc(&mut batch, account, &sub, child_id, &[]);
+                    // The child's own references go too, or their targets stay "referenced".
+                    let refs = sub_kind.map(|k| (k.references)(&child)).unwrap_or_default();
+                    Db::delete_doc(&mut batch, account, &sub, child_id, &refs);
                 }
             }
         }
@@ -305,11 +307,12 @@ pub async fn delete(state: &AppState, account: &str, kind: &Kind, collection: &s
     flush(&state.db).await
 }
 
-/// Collections that belong to one document and go with it.
-fn sub_collections(kind: &Kind, id: &str) -> Vec<String> {
+/// Collections that belong to one document and go with it, with the kind of their documents
+/// (job errors have none: they refer to nothing).
+fn sub_collections(kind: &Kind, id: &str) -> Vec<(String, Option<&'static Kind>)> {
     match kind.name {
-        "connectors" => vec![format!("licenses:{id}")],
-        "jobs" => vec![format!("joberrors:{id}")],
+        "connectors" => vec![(format!("licenses:{id}"), Some(&model::LICENSES))],
+        "jobs" => vec![(format!("joberrors:{id}"), None)],
         _ => Vec::new(),
     }
 }
