@@ -506,3 +506,25 @@ async fn clients_may_not_send_sealed_secret_envelopes() {
         .await
         .expect_invalid("invalid_value", "x.$secret");
 }
+
+#[tokio::test]
+async fn deleting_a_connector_releases_what_its_licenses_referred_to() {
+    let server = Server::start();
+    let api = server.api();
+    let connector = api.create_id("connectors", json!({"name": "App"})).await;
+    let integration = api.create_id("integrations", json!({"name": "Installed"})).await;
+    let license = api
+        .post(
+            &format!("/v1/connectors/{connector}/licenses"),
+            &json!({"email": "owner@localhost", "_integrationId": integration}),
+        )
+        .await
+        .expect(201);
+    let problems = api
+        .delete(&format!("/v1/integrations/{integration}"))
+        .await
+        .expect_error(409, "referenced");
+    assert!(problems[0].message.contains(&string(&license, "_id")), "{problems:?}");
+    api.delete(&format!("/v1/connectors/{connector}")).await.expect(204);
+    api.delete(&format!("/v1/integrations/{integration}")).await.expect(204);
+}
