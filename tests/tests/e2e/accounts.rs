@@ -96,6 +96,17 @@ async fn only_the_owner_may_create_accounts() {
 }
 
 #[tokio::test]
+async fn an_account_without_a_name_is_named_after_its_email() {
+    let server = Server::start();
+    let created = server
+        .api()
+        .post("/v1/accounts", &json!({"email": "grace@example.com"}))
+        .await
+        .expect(201);
+    assert_eq!(created["name"], json!("grace@example.com"));
+}
+
+#[tokio::test]
 async fn an_account_needs_a_valid_email() {
     let server = Server::start();
     let api = server.api();

@@ -236,6 +236,11 @@ async fn every_documented_job_filter_selects_the_right_jobs_newest_first() {
             "createdAt_lte=2026-01-01T00:00:01.000Z".into(),
             vec![&j.done_export, &j.done],
         ),
+        // An offset other than Z (the `+` percent-encoded, as in any query string).
+        (
+            "createdAt_gte=2026-01-02T01:00:00.000%2B01:00".into(),
+            vec![&j.failed, &j.queued, &j.running],
+        ),
         (
             "createdAt_gte=2026-01-01T00:00:01.000Z&createdAt_lte=2026-01-02T00:00:00.000Z".into(),
             vec![&j.running, &j.done_import, &j.done_export],

@@ -579,3 +579,34 @@ async fn deleting_a_connector_takes_its_licenses_with_it() {
     .await
     .expect_error(404, "not_found");
 }
+
+#[tokio::test]
+async fn the_install_base_of_a_connector_lists_the_integrations_that_installed_it() {
+    let server = Server::start();
+    let api = server.api();
+    let connector = api.create_id("connectors", json!({"name": "App"})).await;
+    let unrelated = api.create_id("connectors", json!({"name": "Other"})).await;
+    let base = format!("/v1/connectors/{connector}/installBase");
+    assert_eq!(api.get(&base).await.expect(200), json!([]));
+    let integration = api
+        .create_id(
+            "integrations",
+            json!({"name": "Installed", "_connectorId": connector, "version": "1.0.0", "mode": "settings"}),
+        )
+        .await;
+    let installs = api.get(&base).await.expect(200);
+    assert_eq!(
+        installs,
+        json!([{"_integrationId": integration, "email": "owner@localhost", "name": "Installed",
+                "version": "1.0.0", "mode": "settings", "updateInProgress": false}])
+    );
+    assert_eq!(
+        api.get(&format!("/v1/connectors/{unrelated}/installBase"))
+            .await
+            .expect(200),
+        json!([])
+    );
+    api.get(&format!("/v1/connectors/{MISSING_ID}/installBase"))
+        .await
+        .expect_error(404, "not_found");
+}

@@ -290,6 +290,11 @@ async fn references_to_missing_documents_answer_422_invalid_reference_naming_the
             "_connectorId",
         ),
         (
+            "integrations",
+            json!({"name": "I", "install": [{"name": "Connect", "_connectionId": MISSING_ID}]}),
+            "install[0]._connectionId",
+        ),
+        (
             "connectors",
             json!({"name": "C", "_stackId": MISSING_ID}),
             "_stackId",
@@ -512,7 +517,9 @@ async fn deleting_a_connector_releases_what_its_licenses_referred_to() {
     let server = Server::start();
     let api = server.api();
     let connector = api.create_id("connectors", json!({"name": "App"})).await;
-    let integration = api.create_id("integrations", json!({"name": "Installed"})).await;
+    let integration = api
+        .create_id("integrations", json!({"name": "Installed"}))
+        .await;
     let license = api
         .post(
             &format!("/v1/connectors/{connector}/licenses"),
@@ -524,7 +531,14 @@ async fn deleting_a_connector_releases_what_its_licenses_referred_to() {
         .delete(&format!("/v1/integrations/{integration}"))
         .await
         .expect_error(409, "referenced");
-    assert!(problems[0].message.contains(&string(&license, "_id")), "{problems:?}");
-    api.delete(&format!("/v1/connectors/{connector}")).await.expect(204);
-    api.delete(&format!("/v1/integrations/{integration}")).await.expect(204);
+    assert!(
+        problems[0].message.contains(&string(&license, "_id")),
+        "{problems:?}"
+    );
+    api.delete(&format!("/v1/connectors/{connector}"))
+        .await
+        .expect(204);
+    api.delete(&format!("/v1/integrations/{integration}"))
+        .await
+        .expect(204);
 }
