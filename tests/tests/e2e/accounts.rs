@@ -176,3 +176,23 @@ async fn the_cli_creates_an_account_on_the_running_server() {
         String::from_utf8_lossy(&refused.stderr)
     );
 }
+
+#[tokio::test]
+async fn concurrent_requests_for_one_email_create_exactly_one_account() {
+    let server = Server::start();
+    let mut requests = tokio::task::JoinSet::new();
+    for n in 0..8 {
+        let api = server.api();
+        requests.spawn(async move {
+            api.post(
+                "/v1/accounts",
+                &json!({"email": "race@example.com", "name": format!("racer {n}")}),
+            )
+            .await
+            .status
+        });
+    }
+    let mut statuses = requests.join_all().await;
+    statuses.sort();
+    assert_eq!(statuses, [201, 409, 409, 409, 409, 409, 409, 409]);
+}

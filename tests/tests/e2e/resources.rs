@@ -610,3 +610,23 @@ async fn the_install_base_of_a_connector_lists_the_integrations_that_installed_i
         .await
         .expect_error(404, "not_found");
 }
+
+#[tokio::test]
+async fn concurrent_creates_each_get_their_own_document() {
+    let server = Server::start_unlimited();
+    let mut requests = tokio::task::JoinSet::new();
+    for n in 0..20 {
+        let api = server.api();
+        requests.spawn(async move {
+            api.create_id("exports", json!({"name": format!("e{n}")}))
+                .await
+        });
+    }
+    let mut ids = requests.join_all().await;
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 20);
+    let mut listed = server.api().list_ids("/v1/exports").await;
+    listed.sort();
+    assert_eq!(listed, ids);
+}

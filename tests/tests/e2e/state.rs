@@ -263,3 +263,32 @@ async fn the_state_of_a_deleted_resource_is_gone() {
         json!(2)
     );
 }
+
+#[tokio::test]
+async fn state_keys_may_hold_any_character_when_percent_encoded() {
+    let server = Server::start();
+    let api = server.api();
+    for (encoded, key) in [
+        ("a%20b", "a b"),
+        ("a%2Fb", "a/b"),
+        ("%D0%BA%D0%BB%D1%8E%D1%87", "ключ"),
+    ] {
+        api.put(&format!("/v1/state/{encoded}"), &json!(key))
+            .await
+            .expect(201);
+        assert_eq!(
+            api.get(&format!("/v1/state/{encoded}")).await.expect(200),
+            json!(key)
+        );
+    }
+    let mut keys: Vec<String> =
+        serde_json::from_value(api.get("/v1/state").await.expect(200)["keys"].clone())
+            .expect("keys");
+    keys.sort();
+    assert_eq!(keys, ["a b", "a/b", "ключ"]);
+    api.delete("/v1/state/a%2Fb").await.expect(204);
+    api.get("/v1/state/a%2Fb")
+        .await
+        .expect_error(404, "not_found");
+    assert_eq!(api.get("/v1/state/a%20b").await.expect(200), json!("a b"));
+}
