@@ -8,16 +8,35 @@ use crate::harness::*;
 const BURST: u64 = 100;
 const PER_SECOND: f64 = 30.0;
 
-/// Send requests one after the other until the first 429; (successes, the 429, elapsed
-/// seconds, `x-ratelimit-remaining` of each success).
-async fn until_limited(api: &Api) -> (u64, Reply, f64, Vec<u64>) {
+/// A run of sequential requests that ended with the first 429.
+struct Run {
+    /// Requests allowed before the 429.
+    successes: u64,
+    /// The 429.
+    limited: Reply,
+    /// Seconds from sending the first request to receiving the 429.
+    elapsed: f64,
+    /// When the refused request was sent (no later than the bucket ran dry).
+    limited_sent: Instant,
+    /// `x-ratelimit-remaining` of each success.
+    remaining: Vec<u64>,
+}
+
+/// Send requests one after the other until the first 429.
+async fn until_limited(api: &Api) -> Run {
     let started = Instant::now();
     let mut remaining = Vec::new();
     for _ in 0..10_000 {
+        let sent = Instant::now();
         let reply = api.get("/v1/tokenInfo").await;
         if reply.status == 429 {
-            let successes = remaining.len() as u64;
-            return (successes, reply, started.elapsed().as_secs_f64(), remaining);
+            return Run {
+                successes: remaining.len() as u64,
+                limited: reply,
+                elapsed: started.elapsed().as_secs_f64(),
+                limited_sent: sent,
+                remaining,
+            };
         }
         reply.expect(200);
         assert_eq!(reply.header("x-ratelimit-limit"), Some("100"));
@@ -44,7 +63,13 @@ async fn a_token_gets_a_burst_of_100_then_429_with_retry_after_and_refills_at_ab
     let (_, token) = server.new_account("busy@example.com").await;
     let api = server.api_as(&token);
 
-    let (successes, limited, elapsed, remaining) = until_limited(&api).await;
+    let Run {
+        successes,
+        limited,
+        elapsed,
+        limited_sent,
+        remaining,
+    } = until_limited(&api).await;
     assert!(
         successes >= BURST,
         "at least the burst of {BURST} is allowed, got {successes}"
@@ -91,19 +116,21 @@ async fn a_token_gets_a_burst_of_100_then_429_with_retry_after_and_refills_at_ab
         .await
         .expect_error(401, "unauthorized");
 
-    // After a second the bucket holds about 30 again.
-    let limited_at = Instant::now();
+    // After a second the bucket holds about 30 again. The bound counts from when the refused
+    // request was sent, which is no later than the moment the bucket ran dry.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let (refilled, limited, _, _) = until_limited(&api).await;
-    let since_limited = limited_at.elapsed().as_secs_f64();
-    limited.expect_error(429, "rate_limited");
+    let refill = until_limited(&api).await;
+    let since_dry = limited_sent.elapsed().as_secs_f64();
+    refill.limited.expect_error(429, "rate_limited");
     assert!(
-        refilled >= 25,
-        "only {refilled} requests after a 1 s refill"
+        refill.successes >= 25,
+        "only {} requests after a 1 s refill",
+        refill.successes
     );
     assert!(
-        refilled <= most_allowed(0.0, since_limited),
-        "{refilled} requests within {since_limited:.2} s of running dry: more than {PER_SECOND}/s"
+        refill.successes <= most_allowed(0.0, since_dry),
+        "{} requests within {since_dry:.2} s of running dry: more than {PER_SECOND}/s",
+        refill.successes
     );
     owner.get("/v1/tokenInfo").await.expect(200);
 }
