@@ -179,6 +179,7 @@ impl Server {
                 "the server exited with {status} on SIGTERM"
             );
         }
+        wait_for_store_lock(&self.data_dir());
         let launched = launch(&self.data_dir(), self.options, &self.output);
         assert!(
             launched.tokens.is_empty(),
@@ -200,6 +201,7 @@ impl Server {
             );
         }
         let result = {
+            wait_for_store_lock(&self.data_dir());
             let db = Db::open(&self.data_dir()).expect("opening the stopped server's store");
             let result = f(&db);
             db.flush().expect("flushing the store");
@@ -230,6 +232,35 @@ impl Drop for Server {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+    }
+}
+
+/// Wait until nobody holds sled's lock on the store. A handle is not released the instant it is
+/// dropped: sled's background threads let go of it a moment later, and a child process that
+/// another test forks meanwhile holds a copy of every open descriptor until it execs.
+fn wait_for_store_lock(data_dir: &Path) {
+    let path = data_dir.join("store").join("db");
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let file = match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+        {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+            Err(e) => panic!("opening {}: {e}", path.display()),
+        };
+        match file.try_lock() {
+            Ok(()) => {
+                file.unlock().expect("releasing the store lock");
+                return;
+            }
+            Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => panic!("the store {} stays locked: {e}", path.display()),
         }
     }
 }
