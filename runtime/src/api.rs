@@ -1,8 +1,9 @@
 //! The Integrator REST API: one module per resource, each contributing its routes (with their
 //! OpenAPI description) to [`app`].
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
 use axum::handler::Handler;
 use axum::http::request::Parts;
@@ -10,9 +11,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, on};
-use axum::Router;
 
-use crate::auth::{Auth, AuthError, Principal, RATE_BURST, RateDecision};
+use crate::auth::{Auth, AuthError, Principal, RATE_BURST, RateDecision, Scope};
+use crate::extension::Runtime;
 use crate::secrets::SecretBox;
 use crate::store::Db;
 
@@ -24,6 +25,7 @@ pub mod flows;
 pub mod jobs;
 pub mod openapi;
 pub mod resources;
+pub mod stacks;
 pub mod state;
 
 pub use error::{ApiError, ApiResult, Id, JsonBody, json_response};
@@ -37,15 +39,22 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// Sealing of secret fields.
     pub secrets: Arc<SecretBox>,
+    /// The WebAssembly extension runtime.
+    pub extensions: Arc<Runtime>,
+    /// The application itself, for guests' platform API requests (routed in-process); set by
+    /// [`app`].
+    pub router: Arc<OnceLock<Router>>,
 }
 
 impl AppState {
     /// State over an open store.
-    pub fn new(db: Db, secrets: SecretBox, rate_limit: bool) -> Self {
+    pub fn new(db: Db, secrets: SecretBox, rate_limit: bool, extensions: Arc<Runtime>) -> Self {
         Self {
             auth: Arc::new(Auth::new(db.clone(), rate_limit)),
             db,
             secrets: Arc::new(secrets),
+            extensions,
+            router: Arc::new(OnceLock::new()),
         }
     }
 }
@@ -167,6 +176,7 @@ pub fn routes() -> Routes {
         .merge(connectors::routes())
         .merge(jobs::routes())
         .merge(state::routes())
+        .merge(stacks::routes())
 }
 
 /// The whole HTTP application: `/v1/...` routes, authentication, rate limiting, body limit, and
@@ -175,15 +185,54 @@ pub fn app(state: AppState) -> Router {
     let Routes { router, ops } = routes();
     let document = Arc::new(openapi::document(&ops));
     let protected = router.route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
-    Router::new()
+    let app = Router::new()
         .nest(
             "/v1",
-            protected.merge(openapi::routes(document)).fallback(unknown_route),
+            protected
+                .merge(openapi::routes(document))
+                .fallback(unknown_route),
         )
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(error::MAX_BODY_BYTES))
-        .with_state(state)
+        .with_state(state.clone());
+    // Guests' platform requests go through this same application (same authentication and
+    // authorization); the first app built for a state serves them.
+    let _ = state.router.set(app.clone());
+    app
+}
+
+/// Route-level rules of scoped one-time tokens; which documents connector code sees is decided
+/// by [`Principal::sees`] where documents are read.
+fn authorize(
+    principal: &Principal,
+    method: &axum::http::Method,
+    path: &str,
+) -> Result<(), ApiError> {
+    // Inside the `/v1` nest the prefix is already stripped; accept both forms.
+    let relative = path
+        .strip_prefix("/v1")
+        .unwrap_or(path)
+        .trim_start_matches('/');
+    let segments: Vec<&str> = relative.split('/').collect();
+    match &principal.scope {
+        Scope::Account { .. } => Ok(()),
+        Scope::Diy => match (method.as_str(), segments.as_slice()) {
+            ("GET", ["tokenInfo"]) => Ok(()),
+            ("POST", ["exports" | "imports", _, "invoke"]) => Ok(()),
+            _ => Err(ApiError::forbidden(
+                "a token of DIY code may only invoke the account's exports and imports",
+            )),
+        },
+        Scope::Connector { .. } => match segments.first().copied() {
+            Some(
+                "accounts" | "connectors" | "jobs" | "state" | "templates" | "iclients" | "stacks",
+            ) => Err(ApiError::forbidden(
+                "a token of connector code may only reach resources tagged with its connector",
+            )),
+            _ => Ok(()),
+        },
+    }
 }
 
 async fn unknown_route() -> ApiError {
@@ -226,11 +275,20 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
                 format!("too many requests for this token; retry after {retry_after} s"),
             )
             .with_header(header::RETRY_AFTER, HeaderValue::from(retry_after))
-            .with_header(LIMIT_HEADER.parse().expect("static header name"), HeaderValue::from(RATE_BURST))
-            .with_header(REMAINING_HEADER.parse().expect("static header name"), HeaderValue::from(0))
+            .with_header(
+                LIMIT_HEADER.parse().expect("static header name"),
+                HeaderValue::from(RATE_BURST),
+            )
+            .with_header(
+                REMAINING_HEADER.parse().expect("static header name"),
+                HeaderValue::from(0),
+            )
             .into_response();
         }
     };
+    if let Err(denied) = authorize(&principal, request.method(), request.uri().path()) {
+        return denied.into_response();
+    }
     request.extensions_mut().insert(principal);
     let mut response = next.run(request).await;
     if let Some(remaining) = remaining {
@@ -246,7 +304,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         parts.extensions.get::<Principal>().cloned().ok_or_else(|| {
-            ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing bearer token")
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "missing bearer token",
+            )
         })
     }
 }

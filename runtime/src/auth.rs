@@ -5,7 +5,8 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
@@ -32,6 +33,15 @@ pub enum Scope {
         /// Whether this is the installation's owner account.
         owner: bool,
     },
+    /// A one-time token of connector code: only the account's resources tagged with this
+    /// `_connectorId`.
+    Connector {
+        /// The connector whose code runs.
+        connector: String,
+    },
+    /// A one-time token of DIY code (hooks, wrappers): may only invoke the account's exports
+    /// and imports.
+    Diy,
 }
 
 impl Scope {
@@ -39,7 +49,43 @@ impl Scope {
     pub fn as_api_str(&self) -> String {
         match self {
             Scope::Account { .. } => "*".to_owned(),
+            Scope::Connector { connector } => format!("connector:{connector}"),
+            Scope::Diy => "diy".to_owned(),
         }
+    }
+}
+
+/// Longest life of a one-time token, whatever the call's deadline.
+pub const MAX_CALL_TOKEN_LIFE: Duration = Duration::from_secs(15 * 60);
+
+/// A one-time token, valid until it is dropped (when its call returns or fails) or until it
+/// expires, whichever comes first.
+pub struct CallToken {
+    auth: Arc<Auth>,
+    hash: [u8; 32],
+    token: String,
+}
+
+impl CallToken {
+    /// The token, for `options.bearerToken`.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+}
+
+impl Drop for CallToken {
+    fn drop(&mut self) {
+        self.auth
+            .one_time
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.hash);
+    }
+}
+
+impl std::fmt::Debug for CallToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CallToken(******)")
     }
 }
 
@@ -58,6 +104,23 @@ impl Principal {
     /// Whether this is the owner account's API token.
     pub fn is_owner(&self) -> bool {
         matches!(self.scope, Scope::Account { owner: true })
+    }
+
+    /// The connector a connector-scoped token is limited to.
+    pub fn connector(&self) -> Option<&str> {
+        match &self.scope {
+            Scope::Connector { connector } => Some(connector),
+            _ => None,
+        }
+    }
+
+    /// Whether `doc` is visible to this caller: every document of the account for an account
+    /// token, only documents tagged with the connector for connector code.
+    pub fn sees(&self, doc: &serde_json::Value) -> bool {
+        match &self.scope {
+            Scope::Connector { connector } => doc["_connectorId"].as_str() == Some(connector),
+            _ => true,
+        }
     }
 }
 
@@ -171,6 +234,8 @@ pub struct Auth {
     db: Db,
     /// Verified account tokens by hash: tokens never change, so a hit needs no store read.
     cache: RwLock<HashMap<[u8; 32], Principal>>,
+    /// Live one-time tokens by hash, with their expiry.
+    one_time: RwLock<HashMap<[u8; 32], (Principal, Instant)>>,
     limiter: Option<RateLimit>,
 }
 
@@ -189,6 +254,7 @@ impl Auth {
         Self {
             db,
             cache: RwLock::new(HashMap::new()),
+            one_time: RwLock::new(HashMap::new()),
             limiter: rate_limit.then(RateLimit::new),
         }
     }
@@ -196,13 +262,33 @@ impl Auth {
     /// The principal for an `Authorization` header value.
     pub fn authenticate(&self, header: Option<&str>) -> Result<Principal, AuthError> {
         let token = header
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(AuthError::Missing)?;
         let hash = hash_token(token);
-        if let Some(p) = self.cache.read().unwrap_or_else(|e| e.into_inner()).get(&hash) {
+        if let Some(p) = self
+            .cache
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&hash)
+        {
             return Ok(p.clone());
+        }
+        if let Some((p, expires)) = self
+            .one_time
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&hash)
+        {
+            return if Instant::now() < *expires {
+                Ok(p.clone())
+            } else {
+                Err(AuthError::Invalid)
+            };
         }
         let index = self
             .db
@@ -227,6 +313,32 @@ impl Auth {
         Ok(principal)
     }
 
+    /// Mint a one-time token acting in `account` with `scope`, valid for at most `life` (never
+    /// more than [`MAX_CALL_TOKEN_LIFE`]) and revoked when the returned guard is dropped.
+    pub fn mint_call_token(
+        self: &Arc<Self>,
+        account: &str,
+        scope: Scope,
+        life: Duration,
+    ) -> CallToken {
+        let token = new_token();
+        let hash = hash_token(&token);
+        let principal = Principal {
+            account: account.to_owned(),
+            scope,
+            bucket: hash,
+        };
+        let expires = Instant::now() + life.min(MAX_CALL_TOKEN_LIFE);
+        let mut live = self.one_time.write().unwrap_or_else(|e| e.into_inner());
+        live.retain(|_, (_, e)| *e > Instant::now());
+        live.insert(hash, (principal, expires));
+        CallToken {
+            auth: self.clone(),
+            hash,
+            token,
+        }
+    }
+
     /// Charge one request to `bucket` (always allowed when rate limiting is off).
     pub fn charge(&self, bucket: &[u8; 32]) -> RateDecision {
         match &self.limiter {
@@ -244,12 +356,19 @@ impl Auth {
 
     /// The account document (without its token hash).
     pub fn account(&self, id: &str) -> Result<Option<Value>, StoreError> {
-        Ok(self.db.account_get(&format!("account/{id}"))?.map(public_account))
+        Ok(self
+            .db
+            .account_get(&format!("account/{id}"))?
+            .map(public_account))
     }
 
     /// Whether any account exists yet.
     pub fn has_accounts(&self) -> Result<bool, StoreError> {
-        Ok(!self.db.kv().scan(crate::store::Space::Accounts, "account/")?.is_empty())
+        Ok(!self
+            .db
+            .kv()
+            .scan(crate::store::Space::Accounts, "account/")?
+            .is_empty())
     }
 
     /// The id of the account with `email`, if any.
@@ -261,7 +380,12 @@ impl Auth {
     }
 
     /// Create an account with a fresh API token, durably.
-    pub fn create_account(&self, email: &str, name: &str, owner: bool) -> Result<NewAccount, AccountError> {
+    pub fn create_account(
+        &self,
+        email: &str,
+        name: &str,
+        owner: bool,
+    ) -> Result<NewAccount, AccountError> {
         let token = new_token();
         let id = util::new_id();
         let email_key = format!("email/{}", email.to_lowercase());
@@ -314,19 +438,26 @@ mod tests {
     #[test]
     fn tokens_authenticate_their_account_and_are_stored_only_hashed() {
         let (dir, auth) = auth(false);
-        let account = auth.create_account("a@example.com", "A", true).expect("create");
+        let account = auth
+            .create_account("a@example.com", "A", true)
+            .expect("create");
         let p = auth
             .authenticate(Some(&format!("Bearer {}", account.token)))
             .expect("authenticate");
         assert_eq!(p.account, account.id);
         assert!(p.is_owner());
-        assert!(matches!(auth.authenticate(Some("Bearer nope")), Err(AuthError::Invalid)));
+        assert!(matches!(
+            auth.authenticate(Some("Bearer nope")),
+            Err(AuthError::Invalid)
+        ));
         assert!(matches!(auth.authenticate(None), Err(AuthError::Missing)));
         drop(auth);
         let mut found = false;
         for entry in walk(dir.path()) {
             let bytes = std::fs::read(&entry).expect("read store file");
-            found |= bytes.windows(account.token.len()).any(|w| w == account.token.as_bytes());
+            found |= bytes
+                .windows(account.token.len())
+                .any(|w| w == account.token.as_bytes());
         }
         assert!(!found, "the plain token must not be stored");
     }
@@ -345,9 +476,34 @@ mod tests {
     }
 
     #[test]
+    fn one_time_tokens_work_until_dropped_or_expired() {
+        let (_dir, auth) = auth(false);
+        let auth = Arc::new(auth);
+        let call = auth.mint_call_token("acct", Scope::Diy, Duration::from_secs(60));
+        let header = format!("Bearer {}", call.token());
+        let p = auth
+            .authenticate(Some(&header))
+            .expect("valid during the call");
+        assert_eq!(p.scope, Scope::Diy);
+        assert_eq!(p.account, "acct");
+        drop(call);
+        assert!(matches!(
+            auth.authenticate(Some(&header)),
+            Err(AuthError::Invalid)
+        ));
+        let expired = auth.mint_call_token("acct", Scope::Diy, Duration::ZERO);
+        let header = format!("Bearer {}", expired.token());
+        assert!(matches!(
+            auth.authenticate(Some(&header)),
+            Err(AuthError::Invalid)
+        ));
+    }
+
+    #[test]
     fn duplicate_emails_are_refused_case_insensitively() {
         let (_dir, auth) = auth(false);
-        auth.create_account("a@example.com", "A", false).expect("create");
+        auth.create_account("a@example.com", "A", false)
+            .expect("create");
         assert!(matches!(
             auth.create_account("A@Example.com", "B", false),
             Err(AccountError::DuplicateEmail(_))
@@ -367,8 +523,14 @@ mod tests {
                 other => panic!("request {i} refused: {other:?}"),
             }
         }
-        assert_eq!(limit.charge(&bucket), RateDecision::Limited { retry_after: 1 });
-        assert!(matches!(limit.charge(&[4u8; 32]), RateDecision::Allowed { .. }));
+        assert_eq!(
+            limit.charge(&bucket),
+            RateDecision::Limited { retry_after: 1 }
+        );
+        assert!(matches!(
+            limit.charge(&[4u8; 32]),
+            RateDecision::Allowed { .. }
+        ));
         clock.advance(Duration::from_secs(1));
         let refilled = (0..200)
             .take_while(|_| matches!(limit.charge(&bucket), RateDecision::Allowed { .. }))

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod extension;
 pub mod model;
 pub mod secrets;
 pub mod server;

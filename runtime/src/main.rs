@@ -32,8 +32,36 @@ enum Command {
         #[arg(long)]
         no_rate_limit: bool,
         /// Email of the owner account created on the first start.
-        #[arg(long, env = "INTEGRATOR_OWNER_EMAIL", default_value = "owner@localhost")]
+        #[arg(
+            long,
+            env = "INTEGRATOR_OWNER_EMAIL",
+            default_value = "owner@localhost"
+        )]
         owner_email: String,
+    },
+    /// Run one function of a component locally, without a server, and print its result.
+    /// Platform API requests from the function answer 503 in this mode.
+    Invoke {
+        /// The component (`.wasm`, built for wasm32-wasip2).
+        component: PathBuf,
+        /// Kind of function (`preSavePage`, `preMap`, `ping`, `installer`, `formInit`, …).
+        #[arg(long)]
+        kind: String,
+        /// The function's name.
+        #[arg(long)]
+        function: String,
+        /// A JSON file with the options object (default `{}`).
+        #[arg(long)]
+        options: Option<PathBuf>,
+        /// Memory limit in MiB.
+        #[arg(long, default_value_t = 64)]
+        memory_mib: u64,
+        /// Deadline in seconds.
+        #[arg(long, default_value_t = 60)]
+        timeout_seconds: u64,
+        /// Fuel for a deterministic run.
+        #[arg(long)]
+        fuel: Option<u64>,
     },
     /// Manage accounts of a running server.
     Accounts {
@@ -53,7 +81,11 @@ enum AccountsCommand {
         #[arg(long)]
         name: Option<String>,
         /// Base URL of the server.
-        #[arg(long, env = "INTEGRATOR_SERVER", default_value = "http://127.0.0.1:7070")]
+        #[arg(
+            long,
+            env = "INTEGRATOR_SERVER",
+            default_value = "http://127.0.0.1:7070"
+        )]
         server: String,
         /// The owner account's API token.
         #[arg(long, env = "INTEGRATOR_TOKEN")]
@@ -86,6 +118,27 @@ async fn main() -> anyhow::Result<()> {
             })
             .await
         }
+        Command::Invoke {
+            component,
+            kind,
+            function,
+            options,
+            memory_mib,
+            timeout_seconds,
+            fuel,
+        } => {
+            let limits = integrator::extension::StackLimits {
+                memory_bytes: (memory_mib as usize) << 20,
+                timeout_ms: timeout_seconds * 1000,
+                fuel,
+                ..Default::default()
+            };
+            let ok = invoke(&component, &kind, &function, options.as_deref(), limits).await?;
+            if !ok {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Accounts {
             command:
                 AccountsCommand::Create {
@@ -98,7 +151,65 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn create_account(server: &str, token: &str, email: &str, name: Option<&str>) -> anyhow::Result<()> {
+/// Run one call locally; prints `{"result","logs"}` or `{"errors"}`. Returns whether it succeeded.
+async fn invoke(
+    component: &std::path::Path,
+    kind: &str,
+    function: &str,
+    options: Option<&std::path::Path>,
+    limits: integrator::extension::StackLimits,
+) -> anyhow::Result<bool> {
+    use integrator::extension::{Allocation, FunctionKind, Runtime};
+    let Some(kind) = FunctionKind::parse(kind) else {
+        bail!(
+            "unknown kind '{kind}'; valid kinds: {}",
+            FunctionKind::names()
+        );
+    };
+    let options: serde_json::Value = match options {
+        Some(path) => {
+            let text =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_slice(&text)
+                .with_context(|| format!("{} is not valid JSON", path.display()))?
+        }
+        None => serde_json::json!({}),
+    };
+    let bytes =
+        std::fs::read(component).with_context(|| format!("reading {}", component.display()))?;
+    let cache = std::env::temp_dir().join("integrator-invoke-cache");
+    let runtime = Runtime::new(&cache, Allocation::OnDemand)?;
+    let loaded = match runtime.upload(bytes).await {
+        Ok(loaded) => loaded,
+        Err(e) => bail!("{}: {e}", component.display()),
+    };
+    let (result, logs) = runtime
+        .call(
+            &loaded,
+            kind,
+            function,
+            &options,
+            &limits,
+            Default::default(),
+        )
+        .await;
+    let (ok, output) = match result {
+        Ok(value) => (true, serde_json::json!({ "result": value, "logs": logs })),
+        Err(e) => (
+            false,
+            serde_json::json!({ "errors": [{ "code": e.code(), "message": e.to_string() }], "logs": logs }),
+        ),
+    };
+    println!("{}", serde_json::to_string_pretty(&output)?);
+    Ok(ok)
+}
+
+async fn create_account(
+    server: &str,
+    token: &str,
+    email: &str,
+    name: Option<&str>,
+) -> anyhow::Result<()> {
     let mut body = serde_json::json!({ "email": email });
     if let Some(name) = name {
         body["name"] = name.into();
@@ -112,7 +223,10 @@ async fn create_account(server: &str, token: &str, email: &str, name: Option<&st
         .await
         .with_context(|| format!("sending POST {url}"))?;
     let status = response.status();
-    let body: serde_json::Value = response.json().await.context("reading the server's answer")?;
+    let body: serde_json::Value = response
+        .json()
+        .await
+        .context("reading the server's answer")?;
     if !status.is_success() {
         let messages: Vec<&str> = body["errors"]
             .as_array()

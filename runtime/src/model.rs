@@ -25,6 +25,8 @@ pub struct Kind {
     pub references: fn(&Value) -> Vec<Reference>,
     /// Dotted paths of the secret fields of a document (they depend on e.g. its `type`).
     pub secrets: fn(&Value) -> Vec<String>,
+    /// Top-level fields only the server writes: ignored in request bodies, kept across a PUT.
+    pub owned: &'static [&'static str],
 }
 
 impl Kind {
@@ -61,6 +63,7 @@ pub static CONNECTIONS: Kind = Kind {
     validate: validate_connection,
     references: connection_references,
     secrets: connection_secrets,
+    owned: &[],
 };
 
 fn validate_connection(c: &mut Check<'_>) {
@@ -74,7 +77,11 @@ fn validate_connection(c: &mut Check<'_>) {
             let b = kind;
             if c.object(b, true) {
                 c.url(&format!("{b}.baseURI"), true);
-                c.one_of(&format!("{b}.mediaType"), &["json", "urlencoded", "xml"], false);
+                c.one_of(
+                    &format!("{b}.mediaType"),
+                    &["json", "urlencoded", "xml"],
+                    false,
+                );
                 c.one_of(
                     &format!("{b}.authType"),
                     &["basic", "token", "oauth2", "custom", "cookie", "jwt"],
@@ -88,47 +95,44 @@ fn validate_connection(c: &mut Check<'_>) {
                 c.string(&format!("{b}.tokenParam"), false);
                 c.name_values(&format!("{b}.headers"));
                 c.string(&format!("{b}.pingRelativeURI"), false);
-                c.one_of(&format!("{b}.pingMethod"), &["GET", "POST", "PUT", "HEAD"], false);
+                c.one_of(
+                    &format!("{b}.pingMethod"),
+                    &["GET", "POST", "PUT", "HEAD"],
+                    false,
+                );
                 c.integer(&format!("{b}.concurrencyLevel"), 1, 100, false);
                 c.id(&format!("{b}._iClientId"), false);
             }
         }
-        "ftp" => {
-            if c.object("ftp", true) {
-                c.string("ftp.hostURI", true);
-                c.integer("ftp.port", 1, 65535, false);
-                c.string("ftp.username", false);
-                c.string("ftp.password", false);
-                c.string("ftp.privateKey", false);
-                c.string("ftp.passphrase", false);
-                c.one_of("ftp.type", &["ftp", "ftps", "sftp"], false);
-            }
+        "ftp" if c.object("ftp", true) => {
+            c.string("ftp.hostURI", true);
+            c.integer("ftp.port", 1, 65535, false);
+            c.string("ftp.username", false);
+            c.string("ftp.password", false);
+            c.string("ftp.privateKey", false);
+            c.string("ftp.passphrase", false);
+            c.one_of("ftp.type", &["ftp", "ftps", "sftp"], false);
         }
-        "s3" => {
-            if c.object("s3", true) {
-                c.string("s3.accessKeyId", false);
-                c.string("s3.secretAccessKey", false);
-                c.string("s3.region", false);
-                c.url("s3.endpoint", false);
-                c.string("s3.pingBucket", false);
-            }
+        "s3" if c.object("s3", true) => {
+            c.string("s3.accessKeyId", false);
+            c.string("s3.secretAccessKey", false);
+            c.string("s3.region", false);
+            c.url("s3.endpoint", false);
+            c.string("s3.pingBucket", false);
         }
-        "netsuite" => {
-            if c.object("netsuite", true) {
-                c.string("netsuite.account", true);
-                c.string("netsuite.tokenId", false);
-                c.string("netsuite.tokenSecret", false);
-                c.id("netsuite._iClientId", false);
-                c.url("netsuite.baseURI", false);
-            }
+        "netsuite" if c.object("netsuite", true) => {
+            c.string("netsuite.account", true);
+            c.string("netsuite.tokenId", false);
+            c.string("netsuite.tokenSecret", false);
+            c.id("netsuite._iClientId", false);
+            c.url("netsuite.baseURI", false);
         }
-        "wrapper" => {
-            if c.object("wrapper", true) {
-                c.id("wrapper._stackId", true);
-                c.string("wrapper.pingFunction", false);
-                c.object("wrapper.unencrypted", false);
-                c.object("wrapper.encrypted", false);
-            }
+        "wrapper" if c.object("wrapper", true) => {
+            c.id("wrapper._stackId", true);
+            c.string("wrapper.pingFunction", false);
+            c.object("wrapper.unencrypted", false);
+            c.object("wrapper.encrypted", false);
+            c.string_array("wrapper.allowedHosts");
         }
         _ => {}
     }
@@ -174,6 +178,7 @@ pub static EXPORTS: Kind = Kind {
     validate: validate_export,
     references: export_references,
     secrets: no_secrets,
+    owned: &[],
 };
 
 fn validate_export(c: &mut Check<'_>) {
@@ -193,7 +198,17 @@ fn validate_export(c: &mut Check<'_>) {
         _ => {}
     }
     c.integer("pageSize", 1, 10_000, false);
-    for block in ["rest", "http", "ftp", "s3", "netsuite", "wrapper", "file", "transform", "filter"] {
+    for block in [
+        "rest",
+        "http",
+        "ftp",
+        "s3",
+        "netsuite",
+        "wrapper",
+        "file",
+        "transform",
+        "filter",
+    ] {
         c.object(block, false);
     }
     c.one_of("file.type", &["csv", "json", "xml"], false);
@@ -214,6 +229,7 @@ pub static IMPORTS: Kind = Kind {
     validate: validate_import,
     references: import_references,
     secrets: no_secrets,
+    owned: &[],
 };
 
 fn validate_import(c: &mut Check<'_>) {
@@ -246,6 +262,7 @@ pub static FLOWS: Kind = Kind {
     validate: validate_flow,
     references: flow_references,
     secrets: no_secrets,
+    owned: &[],
 };
 
 fn validate_flow(c: &mut Check<'_>) {
@@ -304,7 +321,12 @@ fn flow_references(doc: &Value) -> Vec<Reference> {
     push_ref(&mut refs, doc, "_exportId", "exports");
     push_ref(&mut refs, doc, "_importId", "imports");
     for (i, _) in items(doc, "pageGenerators") {
-        push_ref(&mut refs, doc, &format!("pageGenerators[{i}]._exportId"), "exports");
+        push_ref(
+            &mut refs,
+            doc,
+            &format!("pageGenerators[{i}]._exportId"),
+            "exports",
+        );
     }
     for (i, _) in items(doc, "pageProcessors") {
         let at = format!("pageProcessors[{i}]");
@@ -331,6 +353,7 @@ pub static INTEGRATIONS: Kind = Kind {
     validate: validate_integration,
     references: integration_references,
     secrets: no_secrets,
+    owned: &[],
 };
 
 fn validate_integration(c: &mut Check<'_>) {
@@ -361,7 +384,12 @@ fn integration_references(doc: &Value) -> Vec<Reference> {
     let mut refs = Vec::new();
     push_ref(&mut refs, doc, "_connectorId", "connectors");
     for (i, _) in items(doc, "install") {
-        push_ref(&mut refs, doc, &format!("install[{i}]._connectionId"), "connections");
+        push_ref(
+            &mut refs,
+            doc,
+            &format!("install[{i}]._connectionId"),
+            "connections",
+        );
     }
     refs
 }
@@ -383,11 +411,18 @@ pub static CONNECTORS: Kind = Kind {
     validate: validate_connector,
     references: connector_references,
     secrets: no_secrets,
+    owned: &[],
 };
 
 fn validate_connector(c: &mut Check<'_>) {
     c.string("name", true);
-    for f in ["description", "imageURL", "websiteURL", "contactEmail", "handle"] {
+    for f in [
+        "description",
+        "imageURL",
+        "websiteURL",
+        "contactEmail",
+        "handle",
+    ] {
         c.string(f, false);
     }
     c.boolean("published");
@@ -413,6 +448,7 @@ pub static LICENSES: Kind = Kind {
     validate: validate_license,
     references: license_references,
     secrets: no_secrets,
+    owned: &[],
 };
 
 fn validate_license(c: &mut Check<'_>) {
@@ -436,6 +472,7 @@ pub static ICLIENTS: Kind = Kind {
     validate: validate_iclient,
     references: no_references,
     secrets: iclient_secrets,
+    owned: &[],
 };
 
 fn validate_iclient(c: &mut Check<'_>) {
@@ -450,9 +487,14 @@ fn validate_iclient(c: &mut Check<'_>) {
 }
 
 fn iclient_secrets(_: &Value) -> Vec<String> {
-    ["clientSecret", "consumerSecret", "oauth2.clientSecret", "oauth1.consumerSecret"]
-        .map(str::to_owned)
-        .to_vec()
+    [
+        "clientSecret",
+        "consumerSecret",
+        "oauth2.clientSecret",
+        "oauth1.consumerSecret",
+    ]
+    .map(str::to_owned)
+    .to_vec()
 }
 
 /// `GET /v1/templates` … marketplace listing of unmanaged templates.
@@ -462,6 +504,7 @@ pub static TEMPLATES: Kind = Kind {
     validate: validate_template,
     references: no_references,
     secrets: no_secrets,
+    owned: &[],
 };
 
 fn validate_template(c: &mut Check<'_>) {
@@ -481,11 +524,28 @@ pub static STACKS: Kind = Kind {
     validate: validate_stack,
     references: no_references,
     secrets: no_secrets,
+    owned: &["component"],
 };
 
 fn validate_stack(c: &mut Check<'_>) {
     c.string("name", false);
     c.one_of("type", STACK_TYPES, true);
+    if c.object("limits", false) {
+        c.integer(
+            "limits.memoryMiB",
+            1,
+            (crate::extension::limits::MAX_MEMORY_BYTES >> 20) as i64,
+            false,
+        );
+        c.integer(
+            "limits.timeoutSeconds",
+            1,
+            (crate::extension::limits::MAX_TIMEOUT_MS / 1000) as i64,
+            false,
+        );
+        c.integer("limits.outputMiB", 1, 64, false);
+        c.integer("limits.fuel", 1, i64::MAX, false);
+    }
 }
 
 /// Jobs: created by the platform, read through the API.
@@ -495,6 +555,7 @@ pub static JOBS: Kind = Kind {
     validate: |_| {},
     references: no_references,
     secrets: no_secrets,
+    owned: &[],
 };
 
 /// The kinds a client creates and edits with plain CRUD (`/v1/{name}`), in route order.

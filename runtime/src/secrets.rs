@@ -61,9 +61,11 @@ impl SecretBox {
         }
         let path = data_dir.join(KEY_FILE);
         match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(Self::new(
-                parse_key(&text).with_context(|| format!("key file {} is invalid", path.display()))?,
-            )),
+            Ok(text) => {
+                Ok(Self::new(parse_key(&text).with_context(|| {
+                    format!("key file {} is invalid", path.display())
+                })?))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key: [u8; 32] = rand::rng().random();
                 let mut file = std::fs::OpenOptions::new()
@@ -190,7 +192,10 @@ mod tests {
         assert!(!sealed.to_string().contains("hunter2"));
         assert_eq!(secret_box.open(&sealed).expect("open"), json!("hunter2"));
         let other = SecretBox::new([8; 32]);
-        assert!(matches!(other.open(&sealed), Err(SecretError::Undecryptable)));
+        assert!(matches!(
+            other.open(&sealed),
+            Err(SecretError::Undecryptable)
+        ));
     }
 
     #[test]
@@ -206,7 +211,10 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().expect("temp dir");
         let first = SecretBox::load(dir.path(), None).expect("create key");
-        let mode = std::fs::metadata(dir.path().join(KEY_FILE)).expect("key file").permissions().mode();
+        let mode = std::fs::metadata(dir.path().join(KEY_FILE))
+            .expect("key file")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         let second = SecretBox::load(dir.path(), None).expect("reuse key");
         assert_eq!(second.open(&first.seal(&json!(1))).expect("open"), json!(1));
@@ -215,7 +223,10 @@ mod tests {
 
     #[test]
     fn client_envelopes_are_found() {
-        assert_eq!(find_envelope_key(&json!({"a": [{"$secret": "x"}]}), "").as_deref(), Some("a[0].$secret"));
+        assert_eq!(
+            find_envelope_key(&json!({"a": [{"$secret": "x"}]}), "").as_deref(),
+            Some("a[0].$secret")
+        );
         assert_eq!(find_envelope_key(&json!({"a": 1}), ""), None);
     }
 }

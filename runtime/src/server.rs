@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::api::{AppState, app};
+use crate::extension::{Allocation, Runtime};
 use crate::secrets::SecretBox;
 use crate::store::Db;
 
@@ -34,7 +35,9 @@ pub fn open(config: &ServeConfig) -> anyhow::Result<(AppState, Option<String>)> 
     let db = Db::open(&config.data_dir)
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
     let secrets = SecretBox::load(&config.data_dir, config.secret_key.as_deref())?;
-    let state = AppState::new(db, secrets, config.rate_limit);
+    let extensions = Runtime::new(&config.data_dir.join("components"), Allocation::Pooling)
+        .context("starting the extension runtime")?;
+    let state = AppState::new(db, secrets, config.rate_limit, extensions);
     let token = if state.auth.has_accounts()? {
         None
     } else {
@@ -59,7 +62,10 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         // The one time the owner's token exists in plain text: printed for the operator.
         println!("API token: {token}");
     }
-    println!("Integrator API listening on http://{local}/v1 (data in {})", config.data_dir.display());
+    println!(
+        "Integrator API listening on http://{local}/v1 (data in {})",
+        config.data_dir.display()
+    );
     tracing::info!(%local, "listening");
     let auth = state.auth.clone();
     let sweeper = tokio::spawn(async move {

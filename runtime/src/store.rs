@@ -204,7 +204,9 @@ impl Db {
     /// requests cannot both pass a check that only one of them may pass. Hold it while checking
     /// and applying; flush after releasing it so concurrent writers share one sync.
     pub fn lock(&self) -> MutexGuard<'_, ()> {
-        self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.write_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The raw key/value store.
@@ -314,7 +316,11 @@ impl Db {
 
     /// Add to `batch` the write of one state value.
     pub fn state_put(batch: &mut Batch, account: &str, scope: &str, key: &str, value: &Value) {
-        batch.put(Space::State, format!("{account}/{scope}/{key}"), to_bytes(value));
+        batch.put(
+            Space::State,
+            format!("{account}/{scope}/{key}"),
+            to_bytes(value),
+        );
     }
 
     /// Add to `batch` the removal of one state value.
@@ -394,8 +400,24 @@ mod tests {
     fn documents_are_isolated_by_account_and_kind() {
         let (_dir, db) = db();
         let mut batch = Batch::default();
-        Db::put_doc(&mut batch, "a", "exports", "1", &json!({"_id": "1"}), &[], &[]);
-        Db::put_doc(&mut batch, "b", "exports", "2", &json!({"_id": "2"}), &[], &[]);
+        Db::put_doc(
+            &mut batch,
+            "a",
+            "exports",
+            "1",
+            &json!({"_id": "1"}),
+            &[],
+            &[],
+        );
+        Db::put_doc(
+            &mut batch,
+            "b",
+            "exports",
+            "2",
+            &json!({"_id": "2"}),
+            &[],
+            &[],
+        );
         db.write(batch).expect("write");
         assert!(db.get("a", "exports", "1").expect("get").is_some());
         assert!(db.get("b", "exports", "1").expect("get").is_none());
@@ -440,6 +462,9 @@ mod tests {
         Db::state_put(&mut batch, "a", "exports:1", "k", &json!(2));
         db.write(batch).expect("write");
         assert_eq!(db.state_keys("a", "_").expect("keys"), vec!["k/with/slash"]);
-        assert_eq!(db.state_get("a", "exports:1", "k").expect("get"), Some(json!(2)));
+        assert_eq!(
+            db.state_get("a", "exports:1", "k").expect("get"),
+            Some(json!(2))
+        );
     }
 }

@@ -1,21 +1,31 @@
 //! Small helpers shared across modules: resource ids and timestamps.
 
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use rand::Rng;
 
-/// A new resource id: 24 lowercase hex characters, ObjectId-like (4 bytes of seconds since the
-/// epoch, then 8 random bytes), so ids sort roughly by creation time.
+/// A new resource id: 24 lowercase hex characters laid out like a MongoDB ObjectId — 4 bytes of
+/// seconds since the epoch, 5 random bytes drawn once per process, a 3-byte counter — so ids
+/// made by one process sort in creation order.
 pub fn new_id() -> String {
+    static PROCESS: OnceLock<[u8; 5]> = OnceLock::new();
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
     let secs = chrono::Utc::now().timestamp() as u32;
-    let random: [u8; 8] = rand::rng().random();
+    let process = PROCESS.get_or_init(|| rand::rng().random());
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed) & 0x00ff_ffff;
     let mut bytes = [0u8; 12];
     bytes[..4].copy_from_slice(&secs.to_be_bytes());
-    bytes[4..].copy_from_slice(&random);
+    bytes[4..9].copy_from_slice(process);
+    bytes[9..].copy_from_slice(&count.to_be_bytes()[1..]);
     hex::encode(bytes)
 }
 
 /// Whether `s` has the shape of a resource id (24 lowercase hex characters).
 pub fn is_id(s: &str) -> bool {
-    s.len() == 24 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 24
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The current time as the API writes it: ISO-8601, UTC, milliseconds, `Z`.
@@ -33,6 +43,7 @@ mod tests {
         let b = new_id();
         assert!(is_id(&a), "{a}");
         assert_ne!(a, b);
+        assert!(a < b, "ids of one process sort in creation order: {a} {b}");
         assert!(!is_id("5f1e3c2b9d8a7f6e5d4c3b2Z"));
         assert!(!is_id("abc"));
     }

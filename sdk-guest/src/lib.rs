@@ -27,6 +27,7 @@
 //! compile error at the registration.
 
 pub mod hooks;
+pub mod http;
 pub mod installer;
 pub mod log;
 pub mod platform;

@@ -17,16 +17,24 @@ pub fn routes() -> Routes {
             MethodFilter::GET,
             "/tokenInfo",
             token_info,
-            Op::new("accounts", 200, "Who the bearer token belongs to and what it may do")
-                .returns("TokenInfo"),
+            Op::new(
+                "accounts",
+                200,
+                "Who the bearer token belongs to and what it may do",
+            )
+            .returns("TokenInfo"),
         )
         .add(
             MethodFilter::POST,
             "/accounts",
             accounts_create,
-            Op::new("accounts", 201, "Create an account and its API token (owner only; the token is shown once)")
-                .body("AccountCreate")
-                .returns("Account"),
+            Op::new(
+                "accounts",
+                201,
+                "Create an account and its API token (owner only; the token is shown once)",
+            )
+            .body("AccountCreate")
+            .returns("Account"),
         )
 }
 
@@ -43,20 +51,22 @@ async fn accounts_create(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     if !principal.is_owner() {
-        return Err(ApiError::forbidden("only the owner account can create accounts"));
+        return Err(ApiError::forbidden(
+            "only the owner account can create accounts",
+        ));
     }
     let mut check = Check::new(&body);
     let email = check.string("email", true).map(str::to_owned);
     let name = check.string("name", false).map(str::to_owned);
     let mut problems = check.into_problems();
-    if let Some(e) = &email {
-        if !looks_like_email(e) {
-            problems.push(crate::model::check::Problem::field(
-                "invalid_value",
-                format!("email '{e}' is not an email address"),
-                "email",
-            ));
-        }
+    if let Some(e) = &email
+        && !looks_like_email(e)
+    {
+        problems.push(crate::model::check::Problem::field(
+            "invalid_value",
+            format!("email '{e}' is not an email address"),
+            "email",
+        ));
     }
     let (Some(email), true) = (email, problems.is_empty()) else {
         return Err(ApiError::invalid(problems));
@@ -78,7 +88,10 @@ async fn accounts_create(
 fn looks_like_email(s: &str) -> bool {
     match s.split_once('@') {
         Some((local, domain)) => {
-            !local.is_empty() && !domain.is_empty() && !s.contains(char::is_whitespace) && !domain.contains('@')
+            !local.is_empty()
+                && !domain.is_empty()
+                && !s.contains(char::is_whitespace)
+                && !domain.contains('@')
         }
         None => false,
     }

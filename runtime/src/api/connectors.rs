@@ -19,14 +19,23 @@ pub fn routes() -> Routes {
             MethodFilter::GET,
             "/connectors/{id}/installBase",
             install_base,
-            Op::new("connectors", 200, "The integrations (across accounts) that installed the connector")
-                .returns_list("InstallBaseEntry"),
+            Op::new(
+                "connectors",
+                200,
+                "The integrations (across accounts) that installed the connector",
+            )
+            .returns_list("InstallBaseEntry"),
         )
         .add(
             MethodFilter::PUT,
             "/connectors/{id}/update",
             connectors_update,
-            Op::new("connectors", 200, "Push an update to {\"_integrationIds\":[...]}").returns_any(),
+            Op::new(
+                "connectors",
+                200,
+                "Push an update to {\"_integrationIds\":[...]}",
+            )
+            .returns_any(),
         )
         .add(
             MethodFilter::GET,
@@ -38,9 +47,13 @@ pub fn routes() -> Routes {
             MethodFilter::POST,
             "/connectors/{id}/licenses",
             licenses_create,
-            Op::new("connectors", 201, "License the connector to the account with `email`")
-                .body("License")
-                .returns("License"),
+            Op::new(
+                "connectors",
+                201,
+                "License the connector to the account with `email`",
+            )
+            .body("License")
+            .returns("License"),
         )
         .add(
             MethodFilter::GET,
@@ -52,7 +65,9 @@ pub fn routes() -> Routes {
             MethodFilter::PUT,
             "/connectors/{id}/licenses/{licenseId}",
             licenses_replace,
-            Op::new("connectors", 200, "Replace a license").body("License").returns("License"),
+            Op::new("connectors", 200, "Replace a license")
+                .body("License")
+                .returns("License"),
         )
         .add(
             MethodFilter::DELETE,
@@ -67,12 +82,22 @@ fn collection(connector: &str) -> String {
 }
 
 /// The two ids of a license route; a malformed one names nothing (404).
-fn license_ids(state: &AppState, principal: &Principal, ids: (String, String)) -> ApiResult<(String, String)> {
+fn license_ids(
+    state: &AppState,
+    principal: &Principal,
+    ids: (String, String),
+) -> ApiResult<(String, String)> {
     let (connector, license) = ids;
     if !util::is_id(&connector) {
         return Err(ApiError::not_found("connector", &connector));
     }
-    load(&state.db, &principal.account, &CONNECTORS, CONNECTORS.name, &connector)?;
+    load(
+        &state.db,
+        principal,
+        &CONNECTORS,
+        CONNECTORS.name,
+        &connector,
+    )?;
     if !util::is_id(&license) {
         return Err(ApiError::not_found("license", &license));
     }
@@ -83,7 +108,11 @@ fn license_ids(state: &AppState, principal: &Principal, ids: (String, String)) -
 /// account has it (422 `invalid_user` otherwise) and fix the server's fields.
 fn license_body(state: &AppState, connector: &str, mut body: Value) -> ApiResult<Value> {
     let Some(fields) = body.as_object_mut() else {
-        return Err(ApiError::invalid_field("invalid_type", "the body must be a JSON object (a license)", "email"));
+        return Err(ApiError::invalid_field(
+            "invalid_type",
+            "the body must be a JSON object (a license)",
+            "email",
+        ));
     };
     if let Some(email) = fields.remove("email") {
         let mut user = fields.remove("user").unwrap_or_else(|| json!({}));
@@ -95,7 +124,11 @@ fn license_body(state: &AppState, connector: &str, mut body: Value) -> ApiResult
     fields.insert("_connectorId".into(), Value::String(connector.to_owned()));
     let email = body["user"]["email"].as_str();
     match email {
-        None => Err(ApiError::invalid_field("missing_field", "email is required", "email")),
+        None => Err(ApiError::invalid_field(
+            "missing_field",
+            "email is required",
+            "email",
+        )),
         Some(e) if state.auth.account_id_by_email(e)?.is_none() => Err(ApiError::invalid_field(
             "invalid_user",
             format!("no account has the email '{e}'"),
@@ -105,8 +138,12 @@ fn license_body(state: &AppState, connector: &str, mut body: Value) -> ApiResult
     }
 }
 
-async fn licenses_list(State(state): State<AppState>, principal: Principal, Id(id): Id) -> ApiResult {
-    load(&state.db, &principal.account, &CONNECTORS, CONNECTORS.name, &id)?;
+async fn licenses_list(
+    State(state): State<AppState>,
+    principal: Principal,
+    Id(id): Id,
+) -> ApiResult {
+    load(&state.db, &principal, &CONNECTORS, CONNECTORS.name, &id)?;
     let licenses: Vec<Value> = state
         .db
         .list(&principal.account, &collection(&id))?
@@ -122,15 +159,25 @@ async fn licenses_create(
     Id(id): Id,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    load(&state.db, &principal.account, &CONNECTORS, CONNECTORS.name, &id)?;
+    load(&state.db, &principal, &CONNECTORS, CONNECTORS.name, &id)?;
     let body = license_body(&state, &id, body)?;
-    let doc = resources::create(&state, &principal.account, &LICENSES, &collection(&id), body).await?;
+    let doc = resources::create(&state, &principal, &LICENSES, &collection(&id), body).await?;
     Ok(json_response(StatusCode::CREATED, &present(doc)))
 }
 
-async fn licenses_get(State(state): State<AppState>, principal: Principal, Path(ids): Path<(String, String)>) -> ApiResult {
+async fn licenses_get(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(ids): Path<(String, String)>,
+) -> ApiResult {
     let (connector, license) = license_ids(&state, &principal, ids)?;
-    let doc = load(&state.db, &principal.account, &LICENSES, &collection(&connector), &license)?;
+    let doc = load(
+        &state.db,
+        &principal,
+        &LICENSES,
+        &collection(&connector),
+        &license,
+    )?;
     Ok(json_response(StatusCode::OK, &present(doc)))
 }
 
@@ -142,7 +189,15 @@ async fn licenses_replace(
 ) -> ApiResult {
     let (connector, license) = license_ids(&state, &principal, ids)?;
     let body = license_body(&state, &connector, body)?;
-    let doc = resources::replace(&state, &principal.account, &LICENSES, &collection(&connector), &license, body).await?;
+    let doc = resources::replace(
+        &state,
+        &principal,
+        &LICENSES,
+        &collection(&connector),
+        &license,
+        body,
+    )
+    .await?;
     Ok(json_response(StatusCode::OK, &present(doc)))
 }
 
@@ -152,18 +207,32 @@ async fn licenses_delete(
     Path(ids): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let (connector, license) = license_ids(&state, &principal, ids)?;
-    resources::delete(&state, &principal.account, &LICENSES, &collection(&connector), &license).await?;
+    resources::delete(
+        &state,
+        &principal,
+        &LICENSES,
+        &collection(&connector),
+        &license,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn install_base(State(state): State<AppState>, principal: Principal, Id(id): Id) -> ApiResult {
-    load(&state.db, &principal.account, &CONNECTORS, CONNECTORS.name, &id)?;
+async fn install_base(
+    State(state): State<AppState>,
+    principal: Principal,
+    Id(id): Id,
+) -> ApiResult {
+    load(&state.db, &principal, &CONNECTORS, CONNECTORS.name, &id)?;
     let mut installs = Vec::new();
     for referrer in state.db.referrers(&id)? {
         if referrer.kind != INTEGRATIONS.name {
             continue;
         }
-        let Some(integration) = state.db.get(&referrer.account, &referrer.kind, &referrer.id)? else {
+        let Some(integration) = state
+            .db
+            .get(&referrer.account, &referrer.kind, &referrer.id)?
+        else {
             continue;
         };
         let email = state
@@ -182,7 +251,11 @@ async fn install_base(State(state): State<AppState>, principal: Principal, Id(id
     Ok(json_response(StatusCode::OK, &Value::Array(installs)))
 }
 
-async fn connectors_update(State(state): State<AppState>, principal: Principal, Id(id): Id) -> ApiResult<()> {
-    load(&state.db, &principal.account, &CONNECTORS, CONNECTORS.name, &id)?;
+async fn connectors_update(
+    State(state): State<AppState>,
+    principal: Principal,
+    Id(id): Id,
+) -> ApiResult<()> {
+    load(&state.db, &principal, &CONNECTORS, CONNECTORS.name, &id)?;
     Err(ApiError::not_implemented("pushing connector updates"))
 }

@@ -148,8 +148,14 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response {
 pub struct JsonBody(pub Value);
 
 fn is_json_content_type(value: &str) -> bool {
-    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
@@ -176,7 +182,11 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                     format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
                 )
             } else {
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", rejection.body_text())
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_body",
+                    rejection.body_text(),
+                )
             }
         })?;
         serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {

@@ -24,19 +24,37 @@ pub fn routes() -> Routes {
         .add(
             MethodFilter::POST,
             "/exports/{id}/invoke",
-            |State(s): State<AppState>, p: Principal, Id(id)| async move { invoke(&s, &p, &EXPORTS, &id) },
-            Op::new("exports", 200, "Run the export standalone and return its records").returns_any(),
+            |State(s): State<AppState>, p: Principal, Id(id)| async move {
+                invoke(&s, &p, &EXPORTS, &id)
+            },
+            Op::new(
+                "exports",
+                200,
+                "Run the export standalone and return its records",
+            )
+            .returns_any(),
         )
         .add(
             MethodFilter::POST,
             "/imports/{id}/invoke",
-            |State(s): State<AppState>, p: Principal, Id(id)| async move { invoke(&s, &p, &IMPORTS, &id) },
-            Op::new("imports", 200, "Run the import standalone on {\"data\":[...]}").returns_any(),
+            |State(s): State<AppState>, p: Principal, Id(id)| async move {
+                invoke(&s, &p, &IMPORTS, &id)
+            },
+            Op::new(
+                "imports",
+                200,
+                "Run the import standalone on {\"data\":[...]}",
+            )
+            .returns_any(),
         )
 }
 
-async fn flows_run(State(state): State<AppState>, principal: Principal, Id(id): Id) -> ApiResult<()> {
-    let flow = load(&state.db, &principal.account, &FLOWS, FLOWS.name, &id)?;
+async fn flows_run(
+    State(state): State<AppState>,
+    principal: Principal,
+    Id(id): Id,
+) -> ApiResult<()> {
+    let flow = load(&state.db, &principal, &FLOWS, FLOWS.name, &id)?;
     if flow["disabled"].as_bool() == Some(true) {
         return Err(ApiError::invalid_field(
             "flow_disabled",
@@ -48,6 +66,9 @@ async fn flows_run(State(state): State<AppState>, principal: Principal, Id(id): 
 }
 
 fn invoke(state: &AppState, principal: &Principal, kind: &Kind, id: &str) -> ApiResult<()> {
-    load(&state.db, &principal.account, kind, kind.name, id)?;
-    Err(ApiError::not_implemented(&format!("invoking {}", kind.name)))
+    load(&state.db, principal, kind, kind.name, id)?;
+    Err(ApiError::not_implemented(&format!(
+        "invoking {}",
+        kind.name
+    )))
 }

@@ -23,13 +23,18 @@ pub fn routes() -> Routes {
             MethodFilter::GET,
             "/jobs",
             jobs_list,
-            Op::new("jobs", 200, "List jobs, newest first, filtered by the query").returns_list("Job"),
+            Op::new(
+                "jobs",
+                200,
+                "List jobs, newest first, filtered by the query",
+            )
+            .returns_list("Job"),
         )
         .add(
             MethodFilter::GET,
             "/jobs/{id}",
             |State(s): State<AppState>, p: Principal, Id(id)| async move {
-                let job = load(&s.db, &p.account, &JOBS, JOBS.name, &id)?;
+                let job = load(&s.db, &p, &JOBS, JOBS.name, &id)?;
                 Ok::<_, ApiError>(json_response(StatusCode::OK, &present(job)))
             },
             Op::new("jobs", 200, "Read a job").returns("Job"),
@@ -107,7 +112,10 @@ fn parse_filters(query: &[(String, String)]) -> Result<Vec<Filter>, ApiError> {
         match (field, op) {
             ("_flowId" | "type", "in") => {
                 let name = if field == "type" { "type" } else { "_flowId" };
-                filters.push(Filter::In(name, value.split(',').map(|s| s.trim().to_owned()).collect()));
+                filters.push(Filter::In(
+                    name,
+                    value.split(',').map(|s| s.trim().to_owned()).collect(),
+                ));
             }
             ("createdAt", "lte" | "gte") => match DateTime::parse_from_rfc3339(value) {
                 Ok(t) => filters.push(Filter::Date(ordering, t)),
@@ -115,7 +123,10 @@ fn parse_filters(query: &[(String, String)]) -> Result<Vec<Filter>, ApiError> {
             },
             (f, "lte" | "gte") if NUMBER_FIELDS.contains(&f) => match value.parse::<i64>() {
                 Ok(n) => {
-                    let name = NUMBER_FIELDS.iter().find(|n| **n == f).expect("checked just above");
+                    let name = NUMBER_FIELDS
+                        .iter()
+                        .find(|n| **n == f)
+                        .expect("checked just above");
                     filters.push(Filter::Number(name, ordering, n));
                 }
                 Err(_) => bad(param, "an integer"),
@@ -133,7 +144,9 @@ fn parse_filters(query: &[(String, String)]) -> Result<Vec<Filter>, ApiError> {
 fn matches(job: &Value, filter: &Filter) -> bool {
     match filter {
         Filter::Equals(field, value) => job[*field].as_str() == Some(value.as_str()),
-        Filter::In(field, values) => job[*field].as_str().is_some_and(|v| values.iter().any(|x| x == v)),
+        Filter::In(field, values) => job[*field]
+            .as_str()
+            .is_some_and(|v| values.iter().any(|x| x == v)),
         Filter::Number(field, ordering, n) => {
             let have = job[*field].as_i64().unwrap_or(0);
             have == *n || have.cmp(n) == *ordering
@@ -168,7 +181,7 @@ fn errors_of(state: &AppState, account: &str, job: &str) -> ApiResult<Vec<Value>
 }
 
 async fn jobs_errors(State(state): State<AppState>, principal: Principal, Id(id): Id) -> ApiResult {
-    load(&state.db, &principal.account, &JOBS, JOBS.name, &id)?;
+    load(&state.db, &principal, &JOBS, JOBS.name, &id)?;
     let errors: Vec<Value> = errors_of(&state, &principal.account, &id)?
         .into_iter()
         .take(MAX_JOB_ERRORS)
@@ -180,7 +193,7 @@ async fn jobs_errors(State(state): State<AppState>, principal: Principal, Id(id)
 async fn jobs_cancel(State(state): State<AppState>, principal: Principal, Id(id): Id) -> ApiResult {
     let job = {
         let _guard = state.db.lock();
-        let mut job = load(&state.db, &principal.account, &JOBS, JOBS.name, &id)?;
+        let mut job = load(&state.db, &principal, &JOBS, JOBS.name, &id)?;
         let next = match job["status"].as_str().unwrap_or_default() {
             "queued" => "cancelled",
             "running" => "cancelling",
@@ -199,7 +212,15 @@ async fn jobs_cancel(State(state): State<AppState>, principal: Principal, Id(id)
         }
         job["lastModified"] = Value::String(now);
         let mut batch = crate::store::Batch::default();
-        crate::store::Db::put_doc(&mut batch, &principal.account, JOBS.name, &id, &job, &[], &[]);
+        crate::store::Db::put_doc(
+            &mut batch,
+            &principal.account,
+            JOBS.name,
+            &id,
+            &job,
+            &[],
+            &[],
+        );
         state.db.write(batch)?;
         job
     };
@@ -207,8 +228,12 @@ async fn jobs_cancel(State(state): State<AppState>, principal: Principal, Id(id)
     Ok(json_response(StatusCode::OK, &present(job)))
 }
 
-async fn jobs_retry(State(state): State<AppState>, principal: Principal, Id(id): Id) -> ApiResult<()> {
-    load(&state.db, &principal.account, &JOBS, JOBS.name, &id)?;
+async fn jobs_retry(
+    State(state): State<AppState>,
+    principal: Principal,
+    Id(id): Id,
+) -> ApiResult<()> {
+    load(&state.db, &principal, &JOBS, JOBS.name, &id)?;
     let open = errors_of(&state, &principal.account, &id)?
         .into_iter()
         .filter(|e| e["resolved"].as_bool() != Some(true) && !e["retryData"].is_null())
@@ -229,7 +254,10 @@ mod tests {
     use serde_json::json;
 
     fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
@@ -237,14 +265,24 @@ mod tests {
         let job = json!({"_flowId": "f1", "status": "completed", "type": "flow", "numSuccess": 5,
             "numExport": 7, "numIgnore": 0, "retriable": true, "createdAt": "2026-01-02T00:00:00.000Z"});
         let yes = |pairs: &[(&str, &str)]| {
-            parse_filters(&q(pairs)).expect("valid").iter().all(|f| matches(&job, f))
+            parse_filters(&q(pairs))
+                .expect("valid")
+                .iter()
+                .all(|f| matches(&job, f))
         };
         assert!(yes(&[("_flowId", "f1"), ("status", "completed")]));
         assert!(!yes(&[("_flowId", "f2")]));
         assert!(yes(&[("_flowId_in", "f2,f1"), ("type_in", "flow,export")]));
-        assert!(yes(&[("numSuccess_gte", "5"), ("numSuccess_lte", "5"), ("numExport_gte", "6")]));
+        assert!(yes(&[
+            ("numSuccess_gte", "5"),
+            ("numSuccess_lte", "5"),
+            ("numExport_gte", "6")
+        ]));
         assert!(!yes(&[("numIgnore_gte", "1")]));
-        assert!(yes(&[("createdAt_gte", "2026-01-01T00:00:00Z"), ("createdAt_lte", "2026-01-02T00:00:00.000Z")]));
+        assert!(yes(&[
+            ("createdAt_gte", "2026-01-01T00:00:00Z"),
+            ("createdAt_lte", "2026-01-02T00:00:00.000Z")
+        ]));
         assert!(!yes(&[("createdAt_gte", "2026-01-03T00:00:00Z")]));
         assert!(yes(&[("retriable", "true")]));
         assert!(!yes(&[("retriable", "false")]));
@@ -252,7 +290,8 @@ mod tests {
 
     #[test]
     fn malformed_filters_are_reported_by_name() {
-        let err = parse_filters(&q(&[("numSuccess_lte", "many"), ("retriable", "maybe")])).expect_err("invalid");
+        let err = parse_filters(&q(&[("numSuccess_lte", "many"), ("retriable", "maybe")]))
+            .expect_err("invalid");
         assert_eq!(err.status(), StatusCode::UNPROCESSABLE_ENTITY);
     }
 }

@@ -47,7 +47,7 @@ pub fn routes() -> Routes {
                 MethodFilter::POST,
                 &all,
                 move |State(s): State<AppState>, p: Principal, JsonBody(body)| async move {
-                    let doc = create(&s, &p.account, kind, kind.name, body).await?;
+                    let doc = create(&s, &p, kind, kind.name, body).await?;
                     Ok::<_, ApiError>(json_response(StatusCode::CREATED, &present(doc)))
                 },
                 Op::new(tag, 201, format!("Create a {}", kind.singular))
@@ -58,7 +58,7 @@ pub fn routes() -> Routes {
                 MethodFilter::GET,
                 &one,
                 move |State(s): State<AppState>, p: Principal, Id(id)| async move {
-                    let doc = load(&s.db, &p.account, kind, kind.name, &id)?;
+                    let doc = load(&s.db, &p, kind, kind.name, &id)?;
                     Ok::<_, ApiError>(json_response(StatusCode::OK, &present(doc)))
                 },
                 Op::new(tag, 200, format!("Read a {}", kind.singular)).returns(&schema),
@@ -67,7 +67,7 @@ pub fn routes() -> Routes {
                 MethodFilter::PUT,
                 &one,
                 move |State(s): State<AppState>, p: Principal, Id(id), JsonBody(body)| async move {
-                    let doc = replace(&s, &p.account, kind, kind.name, &id, body).await?;
+                    let doc = replace(&s, &p, kind, kind.name, &id, body).await?;
                     Ok::<_, ApiError>(json_response(StatusCode::OK, &present(doc)))
                 },
                 Op::new(tag, 200, format!("Replace a {}", kind.singular))
@@ -78,21 +78,29 @@ pub fn routes() -> Routes {
                 MethodFilter::DELETE,
                 &one,
                 move |State(s): State<AppState>, p: Principal, Id(id)| async move {
-                    delete(&s, &p.account, kind, kind.name, &id).await?;
+                    delete(&s, &p, kind, kind.name, &id).await?;
                     Ok::<_, ApiError>(StatusCode::NO_CONTENT)
                 },
-                Op::new(tag, 204, format!("Delete a {} (409 while it is referenced)", kind.singular)),
+                Op::new(
+                    tag,
+                    204,
+                    format!("Delete a {} (409 while it is referenced)", kind.singular),
+                ),
             );
         if model::CLONEABLE.contains(&kind.name) {
             routes = routes.add(
                 MethodFilter::POST,
                 &format!("/{}/{{id}}/clone", kind.name),
                 move |State(s): State<AppState>, p: Principal, Id(id)| async move {
-                    let doc = clone(&s, &p.account, kind, &id).await?;
+                    let doc = clone(&s, &p, kind, &id).await?;
                     Ok::<_, ApiError>(json_response(StatusCode::CREATED, &present(doc)))
                 },
-                Op::new(tag, 201, format!("Copy a {} as 'Clone - <name>'", kind.singular))
-                    .returns(&schema),
+                Op::new(
+                    tag,
+                    201,
+                    format!("Copy a {} as 'Clone - <name>'", kind.singular),
+                )
+                .returns(&schema),
             );
         }
     }
@@ -104,6 +112,7 @@ fn list(state: &AppState, principal: &Principal, kind: &Kind) -> ApiResult<Respo
         .db
         .list(&principal.account, kind.name)?
         .into_iter()
+        .filter(|doc| principal.sees(doc))
         .map(present)
         .collect();
     Ok(json_response(StatusCode::OK, &Value::Array(docs)))
@@ -115,9 +124,18 @@ pub fn present(mut doc: Value) -> Value {
     doc
 }
 
-/// The stored document `id` of `kind` in `account` (stored in `collection`), or 404.
-pub fn load(db: &Db, account: &str, kind: &Kind, collection: &str, id: &str) -> ApiResult<Value> {
-    db.get(account, collection, id)?
+/// The stored document `id` of `kind` (stored in `collection`) in the caller's account, or 404
+/// when it does not exist there or the caller may not see it (connector code sees only what
+/// carries its connector).
+pub fn load(
+    db: &Db,
+    principal: &Principal,
+    kind: &Kind,
+    collection: &str,
+    id: &str,
+) -> ApiResult<Value> {
+    db.get(&principal.account, collection, id)?
+        .filter(|doc| principal.sees(doc))
         .ok_or_else(|| ApiError::not_found(kind.singular, id))
 }
 
@@ -134,19 +152,41 @@ pub async fn flush(db: &Db) -> ApiResult<()> {
 /// problem at once. Call with the write lock held.
 pub fn prepare(
     state: &AppState,
-    account: &str,
+    principal: &Principal,
     kind: &Kind,
     body: Value,
     old: Option<&Value>,
 ) -> ApiResult<(Value, Vec<Reference>)> {
+    let account = principal.account.as_str();
     let Value::Object(mut fields) = body else {
         return Err(ApiError::invalid(vec![Problem::general(
             "invalid_type",
             format!("the body must be a JSON object (a {})", kind.singular),
         )]));
     };
-    for f in SERVER_FIELDS {
+    for f in SERVER_FIELDS.iter().chain(kind.owned) {
         fields.remove(*f);
+    }
+    if let Some(connector) = principal.connector() {
+        // Connector code creates and edits only what carries its connector.
+        match fields.get("_connectorId") {
+            None | Some(Value::Null) => {
+                fields.insert("_connectorId".into(), Value::String(connector.to_owned()));
+            }
+            Some(Value::String(c)) if c == connector => {}
+            Some(_) => {
+                return Err(ApiError::forbidden(format!(
+                    "code of connector '{connector}' may only write resources of that connector"
+                )));
+            }
+        }
+    }
+    if let Some(old) = old {
+        for f in kind.owned {
+            if let Some(value) = old.get(*f) {
+                fields.insert((*f).to_owned(), value.clone());
+            }
+        }
     }
     let mut doc = Value::Object(fields);
     if let Some(path) = secrets::find_envelope_key(&doc, "") {
@@ -164,7 +204,9 @@ pub fn prepare(
         .collect();
     let mut problems = kind.problems(&doc, &kept);
     for path in &secret_paths {
-        let stored = old.and_then(|o| check::get(o, path)).filter(|v| secrets::is_sealed(v));
+        let stored = old
+            .and_then(|o| check::get(o, path))
+            .filter(|v| secrets::is_sealed(v));
         let Some(value) = check::get_mut(&mut doc, path) else {
             continue;
         };
@@ -176,7 +218,9 @@ pub fn prepare(
                 Some(envelope) => *value = envelope.clone(),
                 None => problems.push(Problem::field(
                     "invalid_value",
-                    format!("'{MASK}' keeps a stored secret, but {path} has none: send the value itself"),
+                    format!(
+                        "'{MASK}' keeps a stored secret, but {path} has none: send the value itself"
+                    ),
                     path,
                 )),
             }
@@ -189,7 +233,14 @@ pub fn prepare(
         let Some(target) = model::kind(r.kind) else {
             continue;
         };
-        if util::is_id(&r.id) && state.db.get(account, r.kind, &r.id)?.is_none() {
+        // Connector code's own connector lives in the publisher's account.
+        let own_connector = r.kind == "connectors" && principal.connector() == Some(r.id.as_str());
+        let visible = own_connector
+            || state
+                .db
+                .get(account, r.kind, &r.id)?
+                .is_some_and(|target| principal.sees(&target));
+        if util::is_id(&r.id) && !visible {
             problems.push(Problem::field(
                 "invalid_reference",
                 format!("{}: no {} with _id '{}'", r.field, target.singular, r.id),
@@ -218,15 +269,16 @@ fn stamp(doc: &mut Value, id: &str, created: &str, modified: &str) {
 /// Create a document of `kind` from `body` in `collection` (normally `kind.name`).
 pub async fn create(
     state: &AppState,
-    account: &str,
+    principal: &Principal,
     kind: &Kind,
     collection: &str,
     body: Value,
 ) -> ApiResult<Value> {
+    let account = principal.account.as_str();
     let id = util::new_id();
     let doc = {
         let _guard = state.db.lock();
-        let (mut doc, refs) = prepare(state, account, kind, body, None)?;
+        let (mut doc, refs) = prepare(state, principal, kind, body, None)?;
         let now = util::now();
         stamp(&mut doc, &id, &now, &now);
         let mut batch = Batch::default();
@@ -241,16 +293,17 @@ pub async fn create(
 /// Replace document `id` of `kind` with `body`.
 pub async fn replace(
     state: &AppState,
-    account: &str,
+    principal: &Principal,
     kind: &Kind,
     collection: &str,
     id: &str,
     body: Value,
 ) -> ApiResult<Value> {
+    let account = principal.account.as_str();
     let doc = {
         let _guard = state.db.lock();
-        let old = load(&state.db, account, kind, collection, id)?;
-        let (mut doc, refs) = prepare(state, account, kind, body, Some(&old))?;
+        let old = load(&state.db, principal, kind, collection, id)?;
+        let (mut doc, refs) = prepare(state, principal, kind, body, Some(&old))?;
         let created = old["createdAt"].as_str().unwrap_or_default().to_owned();
         stamp(&mut doc, id, &created, &util::now());
         let mut batch = Batch::default();
@@ -265,10 +318,17 @@ pub async fn replace(
 
 /// Delete document `id` of `kind`, with its state and sub-collections; 409 while another
 /// document refers to it.
-pub async fn delete(state: &AppState, account: &str, kind: &Kind, collection: &str, id: &str) -> ApiResult<()> {
+pub async fn delete(
+    state: &AppState,
+    principal: &Principal,
+    kind: &Kind,
+    collection: &str,
+    id: &str,
+) -> ApiResult<()> {
+    let account = principal.account.as_str();
     {
         let _guard = state.db.lock();
-        let doc = load(&state.db, account, kind, collection, id)?;
+        let doc = load(&state.db, principal, kind, collection, id)?;
         let referrers: Vec<Problem> = state
             .db
             .referrers(id)?
@@ -291,8 +351,16 @@ pub async fn delete(state: &AppState, account: &str, kind: &Kind, collection: &s
             return Err(ApiError::problems(StatusCode::CONFLICT, referrers));
         }
         let mut batch = Batch::default();
-        Db::delete_doc(&mut batch, account, collection, id, &(kind.references)(&doc));
-        state.db.state_clear(&mut batch, account, &format!("{}:{id}", kind.name))?;
+        Db::delete_doc(
+            &mut batch,
+            account,
+            collection,
+            id,
+            &(kind.references)(&doc),
+        );
+        state
+            .db
+            .state_clear(&mut batch, account, &format!("{}:{id}", kind.name))?;
         for (sub, sub_kind) in sub_collections(kind, id) {
             for child in state.db.list(account, &sub)? {
                 if let Some(child_id) = child["_id"].as_str() {
@@ -317,11 +385,12 @@ fn sub_collections(kind: &Kind, id: &str) -> Vec<(String, Option<&'static Kind>)
     }
 }
 
-async fn clone(state: &AppState, account: &str, kind: &Kind, id: &str) -> ApiResult<Value> {
+async fn clone(state: &AppState, principal: &Principal, kind: &Kind, id: &str) -> ApiResult<Value> {
+    let account = principal.account.as_str();
     let new_id = util::new_id();
     let doc = {
         let _guard = state.db.lock();
-        let mut doc = load(&state.db, account, kind, kind.name, id)?;
+        let mut doc = load(&state.db, principal, kind, kind.name, id)?;
         let name = doc["name"].as_str().unwrap_or(kind.singular).to_owned();
         doc["name"] = Value::String(format!("Clone - {name}"));
         let now = util::now();

@@ -73,7 +73,8 @@ pub fn routes() -> Routes {
                     let scope = resource_scope(&s, &p, kind, &id)?;
                     keys(&s, &p.account, &scope)
                 },
-                Op::new("state", 200, format!("State keys of a {}", kind.singular)).returns("StateKeys"),
+                Op::new("state", 200, format!("State keys of a {}", kind.singular))
+                    .returns("StateKeys"),
             )
             .add(
                 MethodFilter::DELETE,
@@ -83,16 +84,28 @@ pub fn routes() -> Routes {
                     clear(&s, &p.account, &scope).await?;
                     Ok::<_, ApiError>(StatusCode::OK.into_response())
                 },
-                Op::new("state", 200, format!("Delete every state value of a {}", kind.singular)),
+                Op::new(
+                    "state",
+                    200,
+                    format!("Delete every state value of a {}", kind.singular),
+                ),
             )
             .add(
                 MethodFilter::GET,
                 &one,
-                move |State(s): State<AppState>, p: Principal, Id(id), Path(params): Path<HashMap<String, String>>| async move {
+                move |State(s): State<AppState>,
+                      p: Principal,
+                      Id(id),
+                      Path(params): Path<HashMap<String, String>>| async move {
                     let scope = resource_scope(&s, &p, kind, &id)?;
                     value(&s, &p.account, &scope, &params["key"])
                 },
-                Op::new("state", 200, format!("Read a state value of a {}", kind.singular)).returns_any(),
+                Op::new(
+                    "state",
+                    200,
+                    format!("Read a state value of a {}", kind.singular),
+                )
+                .returns_any(),
             )
             .add(
                 MethodFilter::PUT,
@@ -105,26 +118,45 @@ pub fn routes() -> Routes {
                     let scope = resource_scope(&s, &p, kind, &id)?;
                     put(&s, &p.account, &scope, &params["key"], body).await
                 },
-                Op::new("state", 200, format!("Store a state value of a {} (201 when the key is new)", kind.singular))
-                    .returns_any(),
+                Op::new(
+                    "state",
+                    200,
+                    format!(
+                        "Store a state value of a {} (201 when the key is new)",
+                        kind.singular
+                    ),
+                )
+                .returns_any(),
             )
             .add(
                 MethodFilter::DELETE,
                 &one,
-                move |State(s): State<AppState>, p: Principal, Id(id), Path(params): Path<HashMap<String, String>>| async move {
+                move |State(s): State<AppState>,
+                      p: Principal,
+                      Id(id),
+                      Path(params): Path<HashMap<String, String>>| async move {
                     let scope = resource_scope(&s, &p, kind, &id)?;
                     remove(&s, &p.account, &scope, &params["key"]).await?;
                     Ok::<_, ApiError>(StatusCode::OK.into_response())
                 },
-                Op::new("state", 200, format!("Delete a state value of a {}", kind.singular)),
+                Op::new(
+                    "state",
+                    200,
+                    format!("Delete a state value of a {}", kind.singular),
+                ),
             );
     }
     routes
 }
 
 /// The state scope of an existing resource (404 when it does not exist in the account).
-fn resource_scope(state: &AppState, principal: &Principal, kind: &Kind, id: &str) -> ApiResult<String> {
-    load(&state.db, &principal.account, kind, kind.name, id)?;
+fn resource_scope(
+    state: &AppState,
+    principal: &Principal,
+    kind: &Kind,
+    id: &str,
+) -> ApiResult<String> {
+    load(&state.db, principal, kind, kind.name, id)?;
     Ok(format!("{}:{id}", kind.name))
 }
 
@@ -141,10 +173,20 @@ fn value(state: &AppState, account: &str, scope: &str, key: &str) -> ApiResult<R
 }
 
 fn missing(key: &str) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no state value under key '{key}'"))
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no state value under key '{key}'"),
+    )
 }
 
-async fn put(state: &AppState, account: &str, scope: &str, key: &str, body: Value) -> ApiResult<Response> {
+async fn put(
+    state: &AppState,
+    account: &str,
+    scope: &str,
+    key: &str,
+    body: Value,
+) -> ApiResult<Response> {
     let created = {
         let _guard = state.db.lock();
         let created = state.db.state_get(account, scope, key)?.is_none();
@@ -154,7 +196,11 @@ async fn put(state: &AppState, account: &str, scope: &str, key: &str, body: Valu
         created
     };
     flush(&state.db).await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok(json_response(status, &body))
 }
 

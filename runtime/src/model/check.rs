@@ -170,7 +170,10 @@ impl<'a> Check<'a> {
         if options.contains(&s) {
             Some(s)
         } else {
-            let message = format!("{path} '{s}' is not valid; valid values: {}", options.join(", "));
+            let message = format!(
+                "{path} '{s}' is not valid; valid values: {}",
+                options.join(", ")
+            );
             self.problem("invalid_value", message, path);
             None
         }
@@ -225,17 +228,19 @@ impl<'a> Check<'a> {
 
     /// A boolean.
     pub fn boolean(&mut self, path: &str) {
-        if let Some(v) = self.present(path, false) {
-            if !v.is_boolean() {
-                self.wrong_type(path, "a boolean", v);
-            }
+        if let Some(v) = self.present(path, false)
+            && !v.is_boolean()
+        {
+            self.wrong_type(path, "a boolean", v);
         }
     }
 
     /// An absolute http(s) URL.
     pub fn url(&mut self, path: &str, required: bool) {
         if let Some(s) = self.string(path, required) {
-            let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
+            let rest = s
+                .strip_prefix("https://")
+                .or_else(|| s.strip_prefix("http://"));
             if rest.is_none_or(|host| host.is_empty() || host.starts_with('/')) {
                 let message = format!("{path} must be an absolute http:// or https:// URL");
                 self.problem("invalid_value", message, path);
@@ -245,21 +250,22 @@ impl<'a> Check<'a> {
 
     /// A resource id (24 lowercase hex characters). Whether it exists is checked by the API.
     pub fn id(&mut self, path: &str, required: bool) {
-        if let Some(s) = self.string(path, required) {
-            if !util::is_id(s) {
-                let message = format!("{path} '{s}' is not a valid id (24 hex characters)");
-                self.problem("invalid_reference", message, path);
-            }
+        if let Some(s) = self.string(path, required)
+            && !util::is_id(s)
+        {
+            let message = format!("{path} '{s}' is not a valid id (24 hex characters)");
+            self.problem("invalid_reference", message, path);
         }
     }
 
     /// An ISO-8601 date-time.
     pub fn datetime(&mut self, path: &str, required: bool) {
-        if let Some(s) = self.string(path, required) {
-            if chrono::DateTime::parse_from_rfc3339(s).is_err() {
-                let message = format!("{path} must be an ISO-8601 date-time such as 2026-01-31T00:00:00.000Z");
-                self.problem("invalid_value", message, path);
-            }
+        if let Some(s) = self.string(path, required)
+            && chrono::DateTime::parse_from_rfc3339(s).is_err()
+        {
+            let message =
+                format!("{path} must be an ISO-8601 date-time such as 2026-01-31T00:00:00.000Z");
+            self.problem("invalid_value", message, path);
         }
     }
 
@@ -321,8 +327,15 @@ impl<'a> Check<'a> {
 
     fn mapping_fields(&mut self, path: &str) {
         const DATA_TYPES: &[&str] = &[
-            "string", "number", "boolean", "date", "stringarray", "numberarray", "booleanarray",
-            "object", "objectarray",
+            "string",
+            "number",
+            "boolean",
+            "date",
+            "stringarray",
+            "numberarray",
+            "booleanarray",
+            "object",
+            "objectarray",
         ];
         if let Some(n) = self.array(path, false) {
             for i in 0..n {
@@ -385,6 +398,9 @@ mod tests {
             ("invalid_type", "hooks.preSavePage.function"),
             ("missing_field", "missing"),
         ];
-        assert_eq!(fields, expected.map(|(c, f)| (c.to_owned(), f.to_owned())).to_vec());
+        assert_eq!(
+            fields,
+            expected.map(|(c, f)| (c.to_owned(), f.to_owned())).to_vec()
+        );
     }
 }

@@ -1347,6 +1347,13 @@ pub struct Stack {
     /// Kind of code the stack holds.
     #[serde(rename = "type")]
     pub kind: StackType,
+    /// Limits of every call of the stack's functions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limits: Option<StackLimits>,
+    /// The uploaded component, set by the server on `PUT /v1/stacks/{_id}/component`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(read_only)]
+    pub component: Option<StackComponent>,
     /// When the stack was created (ISO-8601, UTC), set by the server.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(read_only, format = DateTime)]
@@ -1358,6 +1365,87 @@ pub struct Stack {
     /// Fields the server does not know, kept unchanged.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// Limits of every call of a stack's functions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StackLimits {
+    /// Linear memory a call may use, in MiB (default 64, at most 512).
+    #[serde(rename = "memoryMiB", skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 512)]
+    pub memory_mib: Option<u64>,
+    /// Deadline of a call in seconds (default 60, at most 900).
+    #[serde(rename = "timeoutSeconds", skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 900)]
+    pub timeout_seconds: Option<u64>,
+    /// Largest result of a call, in MiB (default 16).
+    #[serde(rename = "outputMiB", skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 64)]
+    pub output_mib: Option<u64>,
+    /// Fuel of a call, for deterministic runs (unmetered when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub fuel: Option<u64>,
+}
+
+/// The component uploaded to a stack.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StackComponent {
+    /// `sha256:<hex>` of the component's bytes.
+    pub digest: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// WIT package the component targets (`integrator:extension`).
+    pub wit_package: String,
+    /// Version of the WIT package.
+    pub wit_version: String,
+    /// Function names by kind (`preSavePage`, `ping`, `installer`, `formInit`, …).
+    pub functions: Map<String, Value>,
+    /// When it was uploaded.
+    #[schema(format = DateTime)]
+    pub uploaded_at: String,
+}
+
+/// `POST /v1/stacks/{_id}/invoke`: one call of a function of the stack's component.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Invocation {
+    /// Kind of function: `preSavePage`, `preMap`, `postMap`, `postSubmit`, `postResponseMap`,
+    /// `postAggregate`, `ping`, `export`, `import`, `installer`, `update`, `preUninstall`,
+    /// `uninstaller`, `changeEdition`, `initChild`, `formInit`, `persistSettings`, `preSave`,
+    /// `refreshMetadata`, `getMappingMetadata`.
+    pub kind: String,
+    /// The function's name.
+    pub function: String,
+    /// The options object; the platform fills `bearerToken` and the common options. With
+    /// `_connectorId`, the call's token is limited to that connector's resources.
+    #[serde(default)]
+    pub options: Map<String, Value>,
+    /// Hosts a wrapper function may send HTTP requests to during this call.
+    #[serde(
+        rename = "allowedHosts",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub allowed_hosts: Vec<String>,
+}
+
+/// One guest log line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LogLine {
+    /// `debug`, `info`, `warn` or `error`.
+    pub level: String,
+    /// The text.
+    pub message: String,
+}
+
+/// What an invocation returned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InvocationResult {
+    /// The function's result (validated for its kind).
+    pub result: Value,
+    /// Log lines the call wrote.
+    pub logs: Vec<LogLine>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1606,6 +1694,8 @@ pub fn components() -> Vec<(String, RefOr<Schema>)> {
     add::<IClient>(&mut all);
     add::<Template>(&mut all);
     add::<Stack>(&mut all);
+    add::<Invocation>(&mut all);
+    add::<InvocationResult>(&mut all);
     add::<Job>(&mut all);
     add::<JobError>(&mut all);
     add::<JobId>(&mut all);

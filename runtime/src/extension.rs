@@ -1,0 +1,934 @@
+//! The WebAssembly extension runtime: one wasmtime [`Engine`] per process, components compiled
+//! once on upload and cached on disk by content hash, and [`Runtime::call`], the one path by
+//! which anything calls customer code — a fresh store per call, with memory, deadline and output
+//! limits, a one-time token, and every result validated before the platform uses it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, HasSelf, InstancePre, Linker, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+pub mod call;
+pub mod kinds;
+pub mod limits;
+
+pub use kinds::{FunctionKind, Interface};
+use limits::{CallLimits, MemoryLimit};
+
+/// Host bindings of the WIT package, generated once here and used from here only.
+pub mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "extension",
+        imports: { default: async },
+        exports: { default: async },
+    });
+}
+
+use bindings::exports::integrator::extension::{hooks, installer, settings, wrapper};
+
+/// The WIT package version this runtime serves.
+pub const WIT_VERSION: &str = "1.0.0";
+/// The WIT package name.
+pub const WIT_PACKAGE: &str = "integrator:extension";
+/// How often the epoch advances: the granularity of call deadlines.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// Most log lines kept per call.
+const MAX_LOG_LINES: usize = 1000;
+/// Longest log line kept.
+const MAX_LOG_LINE: usize = 4096;
+
+/// Why a call failed. Each has its own code; the host carries on after any of them.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GuestError {
+    /// The call ran past its deadline.
+    #[error("the call ran past its deadline of {timeout_ms} ms")]
+    Timeout {
+        /// The deadline.
+        timeout_ms: u64,
+    },
+    /// The guest asked for more memory than the call may use.
+    #[error(transparent)]
+    MemoryLimit(#[from] MemoryLimit),
+    /// The guest overflowed its stack (e.g. unbounded recursion).
+    #[error("the guest overflowed its stack")]
+    StackOverflow,
+    /// The result is larger than the call may return.
+    #[error("the result is {size} bytes; a call may return at most {max}")]
+    OutputTooLarge {
+        /// Size of the result.
+        size: usize,
+        /// The cap.
+        max: usize,
+    },
+    /// The result is not what the function's kind must return.
+    #[error("invalid result: {0}")]
+    InvalidOutput(String),
+    /// The guest trapped (panic, unreachable, out-of-bounds access, …).
+    #[error("the guest trapped: {0}")]
+    GuestTrap(String),
+    /// The component has no function of this kind and name.
+    #[error("the component has no {kind} function named '{function}'")]
+    FunctionNotFound {
+        /// The kind asked for.
+        kind: &'static str,
+        /// The name asked for.
+        function: String,
+    },
+    /// The function reported a failure of its own.
+    #[error("{message}")]
+    Failed {
+        /// The function's code.
+        code: String,
+        /// The function's message.
+        message: String,
+        /// Where it came from (`source` in the API).
+        origin: Option<String>,
+    },
+    /// The fuel given to the call ran out (deterministic tests).
+    #[error("the call ran out of fuel")]
+    OutOfFuel,
+    /// The host failed to run the call.
+    #[error("the call could not be run: {0}")]
+    Host(String),
+}
+
+impl GuestError {
+    /// The error's code in API errors and job errors.
+    pub fn code(&self) -> &str {
+        match self {
+            GuestError::Timeout { .. } => "timeout",
+            GuestError::MemoryLimit(_) => "memory_limit",
+            GuestError::StackOverflow => "stack_overflow",
+            GuestError::OutputTooLarge { .. } => "output_too_large",
+            GuestError::InvalidOutput(_) => "invalid_output",
+            GuestError::GuestTrap(_) => "guest_trap",
+            GuestError::FunctionNotFound { .. } => "function_not_found",
+            GuestError::Failed { code, .. } => code,
+            GuestError::OutOfFuel => "out_of_fuel",
+            GuestError::Host(_) => "extension_error",
+        }
+    }
+}
+
+/// The limits a stack sets for its calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StackLimits {
+    /// Linear memory a call may use.
+    pub memory_bytes: usize,
+    /// Deadline of a call.
+    pub timeout_ms: u64,
+    /// Largest result.
+    pub output_bytes: usize,
+    /// Fuel for deterministic runs (None: unmetered).
+    pub fuel: Option<u64>,
+}
+
+impl Default for StackLimits {
+    fn default() -> Self {
+        Self {
+            memory_bytes: limits::DEFAULT_MEMORY_BYTES,
+            timeout_ms: limits::DEFAULT_TIMEOUT_MS,
+            output_bytes: limits::DEFAULT_OUTPUT_BYTES,
+            fuel: None,
+        }
+    }
+}
+
+/// What a call may reach outside its sandbox.
+#[derive(Clone, Default)]
+pub struct Reach {
+    /// The platform API (routed in-process); `None` outside a server (503 to the guest).
+    pub platform: Option<Router>,
+    /// Hosts a wrapper may send HTTP requests to (ignored for every other kind).
+    pub outbound: Option<Vec<String>>,
+}
+
+/// One log line written by a guest.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LogLine {
+    /// `debug`, `info`, `warn` or `error`.
+    pub level: &'static str,
+    /// The text.
+    pub message: String,
+}
+
+/// The store data of one call.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: CallLimits,
+    platform: Option<Router>,
+    /// Hosts a wrapper may reach; `None` for every other kind of function.
+    outbound: Option<Vec<String>>,
+    logs: Vec<LogLine>,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl bindings::integrator::extension::types::Host for HostState {}
+
+impl bindings::integrator::extension::platform::Host for HostState {
+    async fn request(
+        &mut self,
+        token: String,
+        method: String,
+        path: String,
+        body: Option<Vec<u8>>,
+    ) -> bindings::integrator::extension::platform::Response {
+        use bindings::integrator::extension::platform::Response;
+        let Some(router) = self.platform.clone() else {
+            return Response {
+                status: 503,
+                body: error_body(
+                    "platform_unavailable",
+                    "the platform API is not available when a function runs outside a server (integrator invoke)",
+                ),
+            };
+        };
+        match platform_request(router, &token, &method, &path, body).await {
+            Ok((status, body)) => Response { status, body },
+            Err(message) => Response {
+                status: 400,
+                body: error_body("invalid_request", &message),
+            },
+        }
+    }
+}
+
+impl bindings::integrator::extension::log::Host for HostState {
+    async fn write(&mut self, level: bindings::integrator::extension::log::Level, message: String) {
+        use bindings::integrator::extension::log::Level;
+        if self.logs.len() >= MAX_LOG_LINES {
+            return;
+        }
+        let level = match level {
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        };
+        let mut message = message;
+        if message.len() > MAX_LOG_LINE {
+            let mut cut = MAX_LOG_LINE;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+        }
+        self.logs.push(LogLine { level, message });
+    }
+}
+
+impl bindings::integrator::extension::http::Host for HostState {
+    async fn send(
+        &mut self,
+        request: bindings::integrator::extension::http::Request,
+    ) -> Result<bindings::integrator::extension::http::Response, String> {
+        let Some(allowed) = &self.outbound else {
+            return Err("outbound HTTP is only available to wrapper functions".into());
+        };
+        outbound_request(allowed, request).await
+    }
+}
+
+/// Largest response body handed to a wrapper.
+const MAX_OUTBOUND_RESPONSE: usize = 64 * 1024 * 1024;
+
+/// Send a wrapper's request if its host is allowed.
+async fn outbound_request(
+    allowed: &[String],
+    request: bindings::integrator::extension::http::Request,
+) -> Result<bindings::integrator::extension::http::Response, String> {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    let url = reqwest::Url::parse(&request.url)
+        .map_err(|e| format!("invalid URL '{}': {e}", request.url))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "only http and https URLs are allowed, not '{}'",
+            url.scheme()
+        ));
+    }
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    let host_port = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.clone(),
+    };
+    if !allowed
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(&host) || a.eq_ignore_ascii_case(&host_port))
+    {
+        return Err(format!(
+            "the connection does not allow requests to '{host_port}'"
+        ));
+    }
+    let method: reqwest::Method = request
+        .method
+        .parse()
+        .map_err(|_| format!("'{}' is not an HTTP method", request.method))?;
+    let client = CLIENT.get_or_init(|| {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("an HTTP client with default TLS-less settings builds")
+    });
+    let mut builder = client.request(method, url);
+    for (name, value) in request.headers {
+        builder = builder.header(name, value);
+    }
+    if let Some(body) = request.body {
+        builder = builder.body(body);
+    }
+    let response = builder
+        .send()
+        .await
+        .map_err(|e| format!("request failed: {e}"))?;
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    if response
+        .content_length()
+        .is_some_and(|n| n as usize > MAX_OUTBOUND_RESPONSE)
+    {
+        return Err(format!(
+            "the response is larger than {MAX_OUTBOUND_RESPONSE} bytes"
+        ));
+    }
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| format!("reading the response failed: {e}"))?;
+    if body.len() > MAX_OUTBOUND_RESPONSE {
+        return Err(format!(
+            "the response is larger than {MAX_OUTBOUND_RESPONSE} bytes"
+        ));
+    }
+    Ok(bindings::integrator::extension::http::Response {
+        status,
+        headers,
+        body: body.to_vec(),
+    })
+}
+
+fn error_body(code: &str, message: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({"errors": [{"code": code, "message": message}]}))
+        .expect("a serde_json::Value always serializes")
+}
+
+/// Largest platform API answer handed to a guest.
+const MAX_PLATFORM_RESPONSE: usize = 64 * 1024 * 1024;
+
+/// Route one request of a guest into the API router, in-process.
+async fn platform_request(
+    router: Router,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Vec<u8>>,
+) -> Result<(u16, Vec<u8>), String> {
+    use tower::ServiceExt;
+    let method: axum::http::Method = method
+        .parse()
+        .map_err(|_| format!("'{method}' is not an HTTP method"))?;
+    if !path.starts_with("/v1/") {
+        return Err(format!("the path must start with /v1/, not '{path}'"));
+    }
+    let mut request = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header(axum::http::header::AUTHORIZATION, format!("Bearer {token}"));
+    if body.is_some() {
+        request = request.header(axum::http::header::CONTENT_TYPE, "application/json");
+    }
+    let request = request
+        .body(axum::body::Body::from(body.unwrap_or_default()))
+        .map_err(|e| format!("invalid request: {e}"))?;
+    let response = router.oneshot(request).await.map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let bytes = axum::body::to_bytes(response.into_body(), MAX_PLATFORM_RESPONSE)
+        .await
+        .map_err(|e| format!("reading the answer: {e}"))?;
+    Ok((status, bytes.to_vec()))
+}
+
+/// A component ready to be called: compiled, linked, with the functions it exports.
+pub struct Loaded {
+    /// `sha256:<hex>` of the component's bytes.
+    pub digest: String,
+    /// Size of the component in bytes.
+    pub size: usize,
+    /// Function names by kind.
+    pub functions: BTreeMap<FunctionKind, Vec<String>>,
+    pre: InstancePre<HostState>,
+    hooks: Option<hooks::GuestIndices>,
+    wrapper: Option<wrapper::GuestIndices>,
+    installer: Option<installer::GuestIndices>,
+    settings: Option<settings::GuestIndices>,
+}
+
+impl Loaded {
+    /// Function names by kind, as the API shows them.
+    pub fn functions_json(&self) -> Value {
+        let map: serde_json::Map<String, Value> = self
+            .functions
+            .iter()
+            .map(|(k, names)| (k.api_name().to_owned(), Value::from(names.clone())))
+            .collect();
+        Value::Object(map)
+    }
+
+    /// Whether the component has a function `function` of `kind`.
+    pub fn has(&self, kind: FunctionKind, function: &str) -> bool {
+        self.functions
+            .get(&kind)
+            .is_some_and(|names| names.iter().any(|n| n == function))
+    }
+}
+
+/// Why an upload was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    /// Larger than the cap.
+    #[error("the component is {size} bytes; the largest accepted is {max}")]
+    TooLarge {
+        /// Size sent.
+        size: usize,
+        /// The cap.
+        max: usize,
+    },
+    /// A core module, not a component.
+    #[error(
+        "this is a core WebAssembly module, not a component: build it with `cargo build --target wasm32-wasip2` (or wrap it with `wasm-tools component new`)"
+    )]
+    CoreModule,
+    /// Not WebAssembly.
+    #[error("this is not a WebAssembly component (bad magic number or header)")]
+    NotWasm,
+    /// Malformed or unsupported component.
+    #[error("the component is invalid: {0}")]
+    Invalid(String),
+    /// Exports none of the interfaces of this package version.
+    #[error(
+        "the component targets another world: it exports [{exports}] but none of {WIT_PACKAGE}/{{hooks,wrapper,installer,settings}}@{WIT_VERSION}"
+    )]
+    OtherWorld {
+        /// What it exports.
+        exports: String,
+    },
+    /// Built against another version of the package.
+    #[error(
+        "the component targets {WIT_PACKAGE}@{version}; this server serves {WIT_PACKAGE}@{WIT_VERSION}"
+    )]
+    OtherVersion {
+        /// The version it targets.
+        version: String,
+    },
+    /// Imports something the sandbox does not provide.
+    #[error("the component cannot be linked in the sandbox: {0}")]
+    Link(String),
+    /// Listing its functions failed.
+    #[error("listing the component's functions failed: {0}")]
+    Functions(GuestError),
+    /// The cache directory failed.
+    #[error("storing the compiled component failed: {0}")]
+    Cache(String),
+}
+
+/// The extension runtime of a process.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<HostState>,
+    cache_dir: PathBuf,
+    loaded: RwLock<HashMap<String, Arc<Loaded>>>,
+}
+
+/// How the engine allocates instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allocation {
+    /// Pre-reserved slots: instantiation without mmap/munmap (the default).
+    Pooling,
+    /// Allocate per instance (benchmarks compare against it).
+    OnDemand,
+}
+
+impl Runtime {
+    /// A runtime caching compiled components in `cache_dir`.
+    pub fn new(cache_dir: &Path, allocation: Allocation) -> anyhow::Result<Arc<Self>> {
+        std::fs::create_dir_all(cache_dir)
+            .with_context(|| format!("creating {}", cache_dir.display()))?;
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .consume_fuel(true)
+            .wasm_memory64(false)
+            .max_wasm_stack(1 << 20);
+        if allocation == Allocation::Pooling {
+            let mut pool = PoolingAllocationConfig::default();
+            pool.total_component_instances(1000)
+                .total_core_instances(4000)
+                .total_memories(1000)
+                .total_tables(2000)
+                .max_memory_size(limits::MAX_MEMORY_BYTES)
+                .max_memories_per_component(16)
+                .max_tables_per_component(64)
+                .max_core_instances_per_component(64);
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
+        let engine = Engine::new(&config)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        bindings::Extension::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
+        let ticker = engine.weak();
+        std::thread::Builder::new()
+            .name("wasm-epoch".into())
+            .spawn(move || {
+                while let Some(engine) = ticker.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(EPOCH_TICK);
+                }
+            })
+            .context("starting the epoch thread")?;
+        Ok(Arc::new(Self {
+            engine,
+            linker,
+            cache_dir: cache_dir.to_owned(),
+            loaded: RwLock::new(HashMap::new()),
+        }))
+    }
+
+    /// The content digest of component bytes.
+    pub fn digest(bytes: &[u8]) -> String {
+        format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+    }
+
+    /// Validate, compile (on a blocking thread), cache on disk and load uploaded component
+    /// bytes.
+    pub async fn upload(self: &Arc<Self>, bytes: Vec<u8>) -> Result<Arc<Loaded>, UploadError> {
+        if bytes.len() > limits::MAX_COMPONENT_BYTES {
+            return Err(UploadError::TooLarge {
+                size: bytes.len(),
+                max: limits::MAX_COMPONENT_BYTES,
+            });
+        }
+        if wasmparser::Parser::is_core_wasm(&bytes) {
+            return Err(UploadError::CoreModule);
+        }
+        if !wasmparser::Parser::is_component(&bytes) {
+            return Err(UploadError::NotWasm);
+        }
+        let digest = Self::digest(&bytes);
+        if let Some(loaded) = self.cached(&digest) {
+            return Ok(loaded);
+        }
+        let this = self.clone();
+        let hex = digest.trim_start_matches("sha256:").to_owned();
+        let size = bytes.len();
+        let component = tokio::task::spawn_blocking(move || {
+            let component = Component::new(&this.engine, &bytes)
+                .map_err(|e| UploadError::Invalid(format!("{e:#}")))?;
+            let compiled = component
+                .serialize()
+                .map_err(|e| UploadError::Cache(e.to_string()))?;
+            let write = |name: String, data: &[u8]| {
+                let path = this.cache_dir.join(name);
+                std::fs::write(&path, data)
+                    .map_err(|e| UploadError::Cache(format!("{}: {e}", path.display())))
+            };
+            write(format!("{hex}.wasm"), &bytes)?;
+            write(format!("{hex}.cwasm"), &compiled)?;
+            Ok::<_, UploadError>(component)
+        })
+        .await
+        .map_err(|e| UploadError::Cache(e.to_string()))??;
+        let loaded = Arc::new(self.prepare(&digest, size, component).await?);
+        self.loaded
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(digest, loaded.clone());
+        Ok(loaded)
+    }
+
+    fn cached(&self, digest: &str) -> Option<Arc<Loaded>> {
+        self.loaded
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(digest)
+            .cloned()
+    }
+
+    /// The component with `digest`: from memory, else from the on-disk cache (the compiled
+    /// artifact, or the original bytes when the artifact is from another engine version).
+    pub async fn load(self: &Arc<Self>, digest: &str) -> anyhow::Result<Arc<Loaded>> {
+        if let Some(loaded) = self.cached(digest) {
+            return Ok(loaded);
+        }
+        let this = self.clone();
+        let hex = digest.trim_start_matches("sha256:").to_owned();
+        let (component, size) = tokio::task::spawn_blocking(move || {
+            let original = this.cache_dir.join(format!("{hex}.wasm"));
+            let size = std::fs::metadata(&original).map_or(0, |m| m.len() as usize);
+            let component = match this.deserialize(&this.cache_dir.join(format!("{hex}.cwasm"))) {
+                Ok(component) => component,
+                Err(_) => {
+                    let bytes = std::fs::read(&original)
+                        .with_context(|| format!("component {hex} is not in the cache"))?;
+                    Component::new(&this.engine, &bytes)?
+                }
+            };
+            Ok::<_, anyhow::Error>((component, size))
+        })
+        .await??;
+        let loaded = Arc::new(self.prepare(digest, size, component).await?);
+        self.loaded
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(digest.to_owned(), loaded.clone());
+        Ok(loaded)
+    }
+
+    #[allow(unsafe_code)]
+    fn deserialize(&self, path: &Path) -> anyhow::Result<Component> {
+        // SAFETY: the file is an artifact this runtime wrote itself with
+        // `Component::serialize` into its private cache directory; wasmtime checks that it was
+        // produced by a compatible engine and configuration and refuses it otherwise.
+        Ok(unsafe { Component::deserialize_file(&self.engine, path) }?)
+    }
+
+    /// Check the component's exports, link it, and list its functions.
+    async fn prepare(
+        &self,
+        digest: &str,
+        size: usize,
+        component: Component,
+    ) -> Result<Loaded, UploadError> {
+        let ty = component.component_type();
+        let exports: Vec<String> = ty
+            .exports(&self.engine)
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        let prefix = format!("{WIT_PACKAGE}/");
+        let ours: Vec<&String> = exports.iter().filter(|e| e.starts_with(&prefix)).collect();
+        if ours.is_empty() {
+            return Err(UploadError::OtherWorld {
+                exports: exports.join(", "),
+            });
+        }
+        if let Some(other) = ours
+            .iter()
+            .find(|e| !e.ends_with(&format!("@{WIT_VERSION}")))
+        {
+            let version = other
+                .rsplit_once('@')
+                .map_or("(unversioned)", |(_, v)| v)
+                .to_owned();
+            return Err(UploadError::OtherVersion { version });
+        }
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| UploadError::Link(format!("{e:#}")))?;
+        let mut loaded = Loaded {
+            digest: digest.to_owned(),
+            size,
+            functions: BTreeMap::new(),
+            hooks: hooks::GuestIndices::new(&pre).ok(),
+            wrapper: wrapper::GuestIndices::new(&pre).ok(),
+            installer: installer::GuestIndices::new(&pre).ok(),
+            settings: settings::GuestIndices::new(&pre).ok(),
+            pre,
+        };
+        loaded.functions = self
+            .list_functions(&loaded)
+            .await
+            .map_err(UploadError::Functions)?;
+        Ok(loaded)
+    }
+
+    fn new_store(
+        &self,
+        limits: &StackLimits,
+        reach: Reach,
+    ) -> Result<Store<HostState>, GuestError> {
+        let wasi = wasmtime_wasi::WasiCtxBuilder::new()
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        let mut store = Store::new(
+            &self.engine,
+            HostState {
+                wasi,
+                table: ResourceTable::new(),
+                limits: CallLimits::new(limits.memory_bytes),
+                platform: reach.platform,
+                outbound: reach.outbound,
+                logs: Vec::new(),
+            },
+        );
+        store.limiter(|s| &mut s.limits);
+        let ticks = limits
+            .timeout_ms
+            .min(limits::MAX_TIMEOUT_MS)
+            .div_ceil(EPOCH_TICK.as_millis() as u64)
+            + 1;
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+        store
+            .set_fuel(limits.fuel.unwrap_or(u64::MAX))
+            .map_err(|e| GuestError::Host(e.to_string()))?;
+        Ok(store)
+    }
+
+    async fn list_functions(
+        &self,
+        loaded: &Loaded,
+    ) -> Result<BTreeMap<FunctionKind, Vec<String>>, GuestError> {
+        let limits = StackLimits {
+            timeout_ms: 10_000,
+            ..StackLimits::default()
+        };
+        let mut store = self.new_store(&limits, Reach::default())?;
+        let future = async {
+            let instance = loaded
+                .pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| classify(e, &limits))?;
+            let mut all: Vec<(FunctionKind, String)> = Vec::new();
+            if let Some(ix) = &loaded.hooks {
+                let guest = ix
+                    .load(&mut store, &instance)
+                    .map_err(|e| classify(e, &limits))?;
+                let names = guest
+                    .call_functions(&mut store)
+                    .await
+                    .map_err(|e| classify(e, &limits))?;
+                all.extend(
+                    names
+                        .into_iter()
+                        .map(|(k, n)| (FunctionKind::from_hook(k), n)),
+                );
+            }
+            if let Some(ix) = &loaded.wrapper {
+                let guest = ix
+                    .load(&mut store, &instance)
+                    .map_err(|e| classify(e, &limits))?;
+                let names = guest
+                    .call_functions(&mut store)
+                    .await
+                    .map_err(|e| classify(e, &limits))?;
+                all.extend(
+                    names
+                        .into_iter()
+                        .map(|(k, n)| (FunctionKind::from_wrapper(k), n)),
+                );
+            }
+            if let Some(ix) = &loaded.installer {
+                let guest = ix
+                    .load(&mut store, &instance)
+                    .map_err(|e| classify(e, &limits))?;
+                let names = guest
+                    .call_functions(&mut store)
+                    .await
+                    .map_err(|e| classify(e, &limits))?;
+                all.extend(
+                    names
+                        .into_iter()
+                        .map(|(k, n)| (FunctionKind::from_installer(k), n)),
+                );
+            }
+            if let Some(ix) = &loaded.settings {
+                let guest = ix
+                    .load(&mut store, &instance)
+                    .map_err(|e| classify(e, &limits))?;
+                let names = guest
+                    .call_functions(&mut store)
+                    .await
+                    .map_err(|e| classify(e, &limits))?;
+                all.extend(
+                    names
+                        .into_iter()
+                        .map(|(k, n)| (FunctionKind::from_settings(k), n)),
+                );
+            }
+            Ok::<_, GuestError>(all)
+        };
+        let timeout = Duration::from_millis(limits.timeout_ms);
+        let all =
+            tokio::time::timeout(timeout, future)
+                .await
+                .map_err(|_| GuestError::Timeout {
+                    timeout_ms: limits.timeout_ms,
+                })??;
+        let mut by_kind: BTreeMap<FunctionKind, Vec<String>> = BTreeMap::new();
+        for (kind, name) in all {
+            by_kind.entry(kind).or_default().push(name);
+        }
+        Ok(by_kind)
+    }
+
+    /// Call `function` of `kind` in `loaded` with `options` (already holding the call's token
+    /// and common options). Returns the validated result and the log lines the call wrote.
+    pub async fn call(
+        &self,
+        loaded: &Loaded,
+        kind: FunctionKind,
+        function: &str,
+        options: &Value,
+        limits: &StackLimits,
+        reach: Reach,
+    ) -> (Result<Value, GuestError>, Vec<LogLine>) {
+        if !loaded.has(kind, function) {
+            let error = GuestError::FunctionNotFound {
+                kind: kind.api_name(),
+                function: function.to_owned(),
+            };
+            return (Err(error), Vec::new());
+        }
+        let reach = Reach {
+            outbound: reach
+                .outbound
+                .filter(|_| kind.interface() == Interface::Wrapper),
+            ..reach
+        };
+        let mut store = match self.new_store(limits, reach) {
+            Ok(store) => store,
+            Err(e) => return (Err(e), Vec::new()),
+        };
+        let bytes = serde_json::to_vec(options).expect("a serde_json::Value always serializes");
+        let timeout = Duration::from_millis(limits.timeout_ms.min(limits::MAX_TIMEOUT_MS));
+        let run = run_call(loaded, &mut store, kind, function, &bytes, limits);
+        // The epoch deadline stops guest code; this one also stops a call blocked in a host
+        // import (e.g. a sleep), by dropping the call's future.
+        let outcome = match tokio::time::timeout(timeout, run).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(GuestError::Timeout {
+                timeout_ms: limits.timeout_ms,
+            }),
+        };
+        let logs = std::mem::take(&mut store.data_mut().logs);
+        let result = outcome.and_then(|raw| {
+            if raw.len() > limits.output_bytes {
+                return Err(GuestError::OutputTooLarge {
+                    size: raw.len(),
+                    max: limits.output_bytes,
+                });
+            }
+            let value: Value = serde_json::from_slice(&raw).map_err(|e| {
+                GuestError::InvalidOutput(format!(
+                    "{} '{function}' returned malformed JSON: {e}",
+                    kind.api_name()
+                ))
+            })?;
+            kind.check_result(options, &value).map_err(|e| {
+                GuestError::InvalidOutput(format!("{} '{function}' {e}", kind.api_name()))
+            })?;
+            Ok(value)
+        });
+        (result, logs)
+    }
+}
+
+// The generated bindings take `list<u8>` parameters as `&Vec<u8>`.
+#[allow(clippy::ptr_arg)]
+async fn run_call(
+    loaded: &Loaded,
+    store: &mut Store<HostState>,
+    kind: FunctionKind,
+    function: &str,
+    options: &Vec<u8>,
+    limits: &StackLimits,
+) -> Result<Vec<u8>, GuestError> {
+    let instance = loaded
+        .pre
+        .instantiate_async(&mut *store)
+        .await
+        .map_err(|e| classify(e, limits))?;
+    let missing = || GuestError::FunctionNotFound {
+        kind: kind.api_name(),
+        function: function.to_owned(),
+    };
+    let answer = match kind.interface() {
+        Interface::Hooks => {
+            let ix = loaded.hooks.as_ref().ok_or_else(missing)?;
+            let guest = ix
+                .load(&mut *store, &instance)
+                .map_err(|e| classify(e, limits))?;
+            let k = kind.to_hook().ok_or_else(missing)?;
+            guest.call_call(&mut *store, k, function, options).await
+        }
+        Interface::Wrapper => {
+            let ix = loaded.wrapper.as_ref().ok_or_else(missing)?;
+            let guest = ix
+                .load(&mut *store, &instance)
+                .map_err(|e| classify(e, limits))?;
+            let k = kind.to_wrapper().ok_or_else(missing)?;
+            guest.call_call(&mut *store, k, function, options).await
+        }
+        Interface::Installer => {
+            let ix = loaded.installer.as_ref().ok_or_else(missing)?;
+            let guest = ix
+                .load(&mut *store, &instance)
+                .map_err(|e| classify(e, limits))?;
+            let k = kind.to_installer().ok_or_else(missing)?;
+            guest.call_call(&mut *store, k, function, options).await
+        }
+        Interface::Settings => {
+            let ix = loaded.settings.as_ref().ok_or_else(missing)?;
+            let guest = ix
+                .load(&mut *store, &instance)
+                .map_err(|e| classify(e, limits))?;
+            let k = kind.to_settings().ok_or_else(missing)?;
+            guest.call_call(&mut *store, k, function, options).await
+        }
+    };
+    match answer.map_err(|e| classify(e, limits))? {
+        Ok(bytes) => Ok(bytes),
+        Err(failure) => Err(GuestError::Failed {
+            code: failure.code,
+            message: failure.message,
+            origin: failure.source,
+        }),
+    }
+}
+
+/// Turn a wasmtime error into the guest error it stands for.
+fn classify(error: wasmtime::Error, limits: &StackLimits) -> GuestError {
+    if let Some(limit) = error.downcast_ref::<MemoryLimit>() {
+        return GuestError::MemoryLimit(*limit);
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => GuestError::Timeout {
+            timeout_ms: limits.timeout_ms,
+        },
+        Some(Trap::StackOverflow) => GuestError::StackOverflow,
+        Some(Trap::OutOfFuel) => GuestError::OutOfFuel,
+        Some(trap) => GuestError::GuestTrap(trap.to_string()),
+        None => GuestError::GuestTrap(format!("{error:#}")),
+    }
+}

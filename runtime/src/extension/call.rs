@@ -1,0 +1,183 @@
+//! The one path by which the platform calls customer code: find the stack's component, mint
+//! the call's one-time token, fill the common options, run the call in the sandbox.
+//! Everything that calls guests (stack invoke, flows, installers, settings) goes through
+//! [`call`].
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{FunctionKind, GuestError, LogLine, StackLimits, limits};
+use crate::AppState;
+use crate::auth::Scope;
+
+/// One call of an extension function.
+#[derive(Debug, Clone)]
+pub struct CallRequest {
+    /// The account the code runs for (its token acts there).
+    pub account: String,
+    /// The stack holding the component.
+    pub stack_id: String,
+    /// The kind of function.
+    pub kind: FunctionKind,
+    /// The function's name.
+    pub function: String,
+    /// The options object of the call; `bearerToken` and the common options are filled in.
+    pub options: Value,
+    /// The connector whose code this is (its token is then limited to that connector).
+    pub connector: Option<String>,
+    /// The integration the call runs for.
+    pub integration: Option<String>,
+    /// Hosts a wrapper may reach with outbound HTTP (from its connection).
+    pub allowed_hosts: Vec<String>,
+}
+
+/// Why a call could not be made or failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CallError {
+    /// The stack does not exist in the account.
+    #[error("no stack with _id '{0}'")]
+    StackNotFound(String),
+    /// No component has been uploaded to the stack.
+    #[error("stack '{0}' has no component yet: upload one with PUT /v1/stacks/{0}/component")]
+    NoComponent(String),
+    /// The stack's component could not be loaded.
+    #[error("the component of stack '{stack}' cannot be loaded: {message}")]
+    Load {
+        /// The stack.
+        stack: String,
+        /// Why.
+        message: String,
+    },
+    /// The guest failed.
+    #[error("stack '{stack}' function '{function}': {error}")]
+    Guest {
+        /// The stack.
+        stack: String,
+        /// The function.
+        function: String,
+        /// What went wrong.
+        error: GuestError,
+    },
+}
+
+impl CallError {
+    /// The error's code.
+    pub fn code(&self) -> &str {
+        match self {
+            CallError::StackNotFound(_) => "not_found",
+            CallError::NoComponent(_) => "no_component",
+            CallError::Load { .. } => "extension_error",
+            CallError::Guest { error, .. } => error.code(),
+        }
+    }
+}
+
+/// The limits a stack document sets (`limits.memoryMiB`, `timeoutSeconds`, `outputMiB`,
+/// `fuel`), defaults elsewhere.
+pub fn stack_limits(stack: &Value) -> StackLimits {
+    let l = &stack["limits"];
+    let defaults = StackLimits::default();
+    StackLimits {
+        memory_bytes: l["memoryMiB"]
+            .as_u64()
+            .map_or(defaults.memory_bytes, |m| (m as usize) << 20)
+            .min(limits::MAX_MEMORY_BYTES),
+        timeout_ms: l["timeoutSeconds"]
+            .as_u64()
+            .map_or(defaults.timeout_ms, |s| s * 1000)
+            .min(limits::MAX_TIMEOUT_MS),
+        output_bytes: l["outputMiB"]
+            .as_u64()
+            .map_or(defaults.output_bytes, |m| (m as usize) << 20),
+        fuel: l["fuel"].as_u64(),
+    }
+}
+
+/// Run one call. Returns the validated result and the call's log lines (also on failure).
+pub async fn call(
+    state: &AppState,
+    request: CallRequest,
+) -> (Result<Value, CallError>, Vec<LogLine>) {
+    let stack = match state.db.get(&request.account, "stacks", &request.stack_id) {
+        Ok(Some(stack)) => stack,
+        Ok(None) => return (Err(CallError::StackNotFound(request.stack_id)), Vec::new()),
+        Err(e) => {
+            let error = CallError::Load {
+                stack: request.stack_id,
+                message: e.to_string(),
+            };
+            return (Err(error), Vec::new());
+        }
+    };
+    let Some(digest) = stack["component"]["digest"].as_str() else {
+        return (Err(CallError::NoComponent(request.stack_id)), Vec::new());
+    };
+    let loaded = match state.extensions.load(digest).await {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            let error = CallError::Load {
+                stack: request.stack_id,
+                message: format!("{e:#}"),
+            };
+            return (Err(error), Vec::new());
+        }
+    };
+    let limits = stack_limits(&stack);
+    let scope = match &request.connector {
+        Some(connector) => Scope::Connector {
+            connector: connector.clone(),
+        },
+        None => Scope::Diy,
+    };
+    // Valid while the call runs (the guard revokes it when this function returns), and never
+    // past the call's deadline.
+    let token = state.auth.mint_call_token(
+        &request.account,
+        scope,
+        Duration::from_millis(limits.timeout_ms) + Duration::from_secs(1),
+    );
+    let mut options = match request.options {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    options.insert(
+        "bearerToken".into(),
+        Value::String(token.token().to_owned()),
+    );
+    if let Some(integration) = &request.integration {
+        options.insert("_integrationId".into(), Value::String(integration.clone()));
+    }
+    match &request.connector {
+        Some(connector) => {
+            options.insert("_connectorId".into(), Value::String(connector.clone()));
+        }
+        None => {
+            options.remove("_connectorId");
+        }
+    }
+    options.entry("testMode").or_insert(Value::Bool(false));
+    let options = Value::Object(options);
+    let reach = super::Reach {
+        platform: state.router.get().cloned(),
+        outbound: Some(request.allowed_hosts.clone()),
+    };
+    let (result, logs) = state
+        .extensions
+        .call(
+            &loaded,
+            request.kind,
+            &request.function,
+            &options,
+            &limits,
+            reach,
+        )
+        .await;
+    drop(token);
+    let result = result.map_err(|error| CallError::Guest {
+        stack: request.stack_id.clone(),
+        function: request.function.clone(),
+        error,
+    });
+    (result, logs)
+}
