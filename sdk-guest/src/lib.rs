@@ -5,7 +5,7 @@
 //! one component carries any number of functions of each kind, and the name a resource
 //! references (`hooks.preSavePage.function = "tagOrders"`) selects which one runs.
 //!
-//! ```ignore
+//! ```no_run
 //! use integrator_sdk::hooks::{PreSavePageOptions, PreSavePageResponse};
 //! use integrator_sdk::Result;
 //!
@@ -24,7 +24,21 @@
 //!
 //! Build with `cargo build --target wasm32-wasip2 --release` and upload the `.wasm` to a stack
 //! (`PUT /v1/stacks/{_id}/component`). A function whose signature does not match its kind is a
-//! compile error at the registration.
+//! compile error at the registration, pointing at the function:
+//!
+//! ```compile_fail,E0308
+//! use integrator_sdk::hooks::PreMapOptions;
+//! use integrator_sdk::Result;
+//!
+//! // preSavePage functions take PreSavePageOptions: this one takes preMap's options.
+//! fn wrong(options: PreMapOptions) -> Result<Vec<integrator_sdk::hooks::RecordResult>> {
+//!     Ok(Vec::new())
+//! }
+//!
+//! integrator_sdk::functions! {
+//!     pre_save_page: { "wrong" => wrong },
+//! }
+//! ```
 
 pub mod hooks;
 pub mod http;
