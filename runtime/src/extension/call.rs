@@ -147,6 +147,13 @@ pub async fn call(
     );
     if let Some(integration) = &request.integration {
         options.insert("_integrationId".into(), Value::String(integration.clone()));
+        // Connector apps' code gets the installed integration's settings.
+        if !options.contains_key("settings")
+            && let Ok(Some(doc)) = state.db.get(&request.account, "integrations", integration)
+            && !doc["settings"].is_null()
+        {
+            options.insert("settings".into(), doc["settings"].clone());
+        }
     }
     match &request.connector {
         Some(connector) => {
