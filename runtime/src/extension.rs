@@ -13,7 +13,10 @@ use axum::Router;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, InstancePre, Linker, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap,
+    UpdateDeadline,
+};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 pub mod call;
@@ -691,13 +694,21 @@ impl Runtime {
             },
         );
         store.limiter(|s| &mut s.limits);
-        let ticks = limits
-            .timeout_ms
-            .min(limits::MAX_TIMEOUT_MS)
-            .div_ceil(EPOCH_TICK.as_millis() as u64)
-            + 1;
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
+        // At every epoch tick, guest code yields to the executor (so a guest computing without
+        // end holds a worker thread for one tick at a time, never for its whole deadline, and
+        // the rest of the server keeps answering), and traps once the deadline has passed.
+        let deadline = std::time::Instant::now()
+            + Duration::from_millis(limits.timeout_ms.min(limits::MAX_TIMEOUT_MS));
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if std::time::Instant::now() >= deadline {
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            Ok(UpdateDeadline::YieldCustom(
+                1,
+                Box::pin(tokio::task::yield_now()),
+            ))
+        });
         store
             .set_fuel(limits.fuel.unwrap_or(u64::MAX))
             .map_err(|e| GuestError::Host(e.to_string()))?;
