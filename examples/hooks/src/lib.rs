@@ -3,6 +3,10 @@
 //! Build: `cargo build --target wasm32-wasip2 --release` (in `examples/`), then upload
 //! `target/wasm32-wasip2/release/example_hooks.wasm` to a stack of type `wasm` and reference a
 //! function by name, e.g. `"hooks": {"preSavePage": {"_stackId": "…", "function": "tagOrders"}}`.
+//! Run one function: `POST /v1/stacks/{_id}/invoke` with `{"kind":"preSavePage",
+//! "function":"tagOrders","options":{"data":[…]}}`, or without a server `integrator invoke
+//! example_hooks.wasm --kind preSavePage --function tagOrders --options options.json` — see
+//! `examples/hooks/README.md`.
 
 use integrator_sdk::hooks::{
     PostMapOptions, PostSubmitOptions, PreMapOptions, PreSavePageOptions, PreSavePageResponse, RecordResult,
