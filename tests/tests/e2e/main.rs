@@ -10,6 +10,7 @@ mod harness;
 mod accounts;
 mod durability;
 mod errors;
+mod examples;
 mod isolation;
 mod jobs;
 mod openapi;
