@@ -11,6 +11,7 @@ mod accounts;
 mod durability;
 mod errors;
 mod examples;
+mod extensions;
 mod isolation;
 mod jobs;
 mod openapi;
