@@ -920,11 +920,23 @@ async fn run_call(
     };
     match answer.map_err(|e| classify(e, limits))? {
         Ok(bytes) => Ok(bytes),
-        Err(failure) => Err(GuestError::Failed {
-            code: failure.code,
-            message: failure.message,
-            origin: failure.source,
-        }),
+        Err(failure) => {
+            // A failure is output too: the cap bounds it as it bounds a result.
+            let size = failure.code.len()
+                + failure.message.len()
+                + failure.source.as_ref().map_or(0, String::len);
+            if size > limits.output_bytes {
+                return Err(GuestError::OutputTooLarge {
+                    size,
+                    max: limits.output_bytes,
+                });
+            }
+            Err(GuestError::Failed {
+                code: failure.code,
+                message: failure.message,
+                origin: failure.source,
+            })
+        }
     }
 }
 
