@@ -21,7 +21,8 @@ const SLEEP: &str = env!("WASM_FIXTURE_SLEEP");
 const RECURSION: &str = env!("WASM_FIXTURE_RECURSION");
 /// `hog`: allocates until refused.
 const MEMORY_BOMB: &str = env!("WASM_FIXTURE_MEMORY_BOMB");
-/// `flood`: returns `configuration.mib` MiB (40 by default).
+/// `flood`: returns `configuration.mib` MiB (40 by default); `floodFailure`: fails with a
+/// message that large.
 const HUGE_OUTPUT: &str = env!("WASM_FIXTURE_HUGE_OUTPUT");
 /// `explode`: panics.
 const PANIC: &str = env!("WASM_FIXTURE_PANIC");
@@ -31,6 +32,12 @@ const WRONG_LENGTH: &str = env!("WASM_FIXTURE_WRONG_LENGTH");
 const BAD_JSON: &str = env!("WASM_FIXTURE_BAD_JSON");
 /// A plain WASI command (`wasi:cli/run`).
 const OTHER_WORLD: &str = env!("WASM_FIXTURE_OTHER_WORLD");
+/// Exports the hooks interface but imports `backdoor`, which no host provides.
+const FOREIGN_IMPORT: &str = env!("WASM_FIXTURE_FOREIGN_IMPORT");
+/// Built against `integrator:extension@2.0.0`.
+const FUTURE_VERSION: &str = env!("WASM_FIXTURE_FUTURE_VERSION");
+/// Exports `integrator:extension/hooks@1.0.0` with functions of other types.
+const WRONG_SHAPE: &str = env!("WASM_FIXTURE_WRONG_SHAPE");
 /// Connector code leaking its token into an export: `holdOpen` (until released),
 /// `leakThenPanic`, `leakThenSleep`.
 const LEAK: &str = env!("WASM_FIXTURE_LEAK");
@@ -198,6 +205,36 @@ async fn an_uploaded_component_shows_its_digest_size_wit_version_and_functions_b
         hooks_only["component"]["functions"],
         json!({"preSavePage": ["garble", "ok"]})
     );
+
+    // Replacing the stack document keeps its component (only an upload sets it) …
+    let replaced = api
+        .put(
+            &format!("/v1/stacks/{stack}"),
+            &json!({"name": "renamed", "type": "wasm", "limits": {"timeoutSeconds": 5}, "component": null}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(replaced["component"], hooks_only["component"]);
+    call(&api, &stack, "preSavePage", "ok", json!({})).await;
+    // … and a component cannot be claimed by writing the field.
+    let forged = api
+        .create(
+            "stacks",
+            json!({"name": "forged", "type": "wasm", "component": hooks_only["component"]}),
+        )
+        .await;
+    assert!(forged.get("component").is_none(), "{forged}");
+    failed_with(
+        &invoke(
+            &api,
+            &string(&forged, "_id"),
+            "preSavePage",
+            "ok",
+            json!({}),
+        )
+        .await,
+        "no_component",
+    );
 }
 
 #[tokio::test]
@@ -273,6 +310,30 @@ async fn uploads_that_are_not_extension_components_are_refused_saying_why() {
         "wrong_world",
     );
     assert!(message.contains("wasi:cli/run"), "{message}");
+
+    // A component of another version of the contract.
+    let message = failed_with(
+        &upload(&api, &stack, wasm(FUTURE_VERSION)).await,
+        "unsupported_wit_version",
+    );
+    assert!(
+        message.contains("2.0.0") && message.contains("1.0.0"),
+        "{message}"
+    );
+
+    // The contract's name and version, but not its types.
+    let message = failed_with(
+        &upload(&api, &stack, wasm(WRONG_SHAPE)).await,
+        "invalid_component",
+    );
+    assert!(message.contains("type"), "{message}");
+
+    // A component that needs something the sandbox does not provide.
+    let message = failed_with(
+        &upload(&api, &stack, wasm(FOREIGN_IMPORT)).await,
+        "unsupported_imports",
+    );
+    assert!(message.contains("backdoor"), "{message}");
 
     // Nothing was stored: the stack has no component, and calling it says so.
     let read = api.get(&format!("/v1/stacks/{stack}")).await.expect(200);
@@ -985,6 +1046,21 @@ async fn a_huge_result_is_refused_as_too_large() {
     )
     .await;
     failed_with(&reply, "output_too_large");
+    // A failure is bounded like a result: a 2 MiB message does not come back.
+    let reply = invoke(
+        &api,
+        &small,
+        "preSavePage",
+        "floodFailure",
+        json!({"configuration": {"mib": 2}}),
+    )
+    .await;
+    failed_with(&reply, "output_too_large");
+    assert!(
+        reply.text.len() < 4096,
+        "{} bytes came back",
+        reply.text.len()
+    );
     still_serves(&api, &small, "ok").await;
 }
 
