@@ -4,7 +4,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test deps build bench bench-api lint fmt
+.PHONY: test deps build bench bench-api bench-extension lint fmt
 
 test: deps build
 	$(CARGO) test --workspace
@@ -15,12 +15,15 @@ deps:
 build:
 	$(CARGO) build -p integrator --bin integrator
 
-bench: bench-api
+bench: bench-api bench-extension
 
 bench-api:
 	@scripts/install-bench-deps.sh
 	$(CARGO) build --release -p integrator --bin integrator
 	scripts/bench-api.sh
+
+bench-extension:
+	scripts/bench-extension.sh
 
 lint:
 	$(CARGO) fmt --all --check
