@@ -1146,7 +1146,7 @@ async fn an_unknown_function_is_function_not_found() {
 }
 
 #[tokio::test]
-async fn hostile_guests_one_after_another_leave_the_server_serving() {
+async fn hostile_guests_all_at_once_leave_the_server_serving() {
     let server = Server::start_unlimited();
     let api = server.api();
     let hostile = [
