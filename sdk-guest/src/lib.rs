@@ -137,6 +137,8 @@ impl Common {
 macro_rules! functions {
     ($($kind:ident : { $($name:literal => $function:path),* $(,)? }),* $(,)?) => {
         #[doc(hidden)]
+        // `..NONE` fills the kinds not named; a component naming every kind makes it redundant.
+        #[allow(clippy::needless_update)]
         static __INTEGRATOR_FUNCTIONS: $crate::Functions = $crate::Functions {
             $($kind: &[$(($name, $function)),*],)*
             ..$crate::Functions::NONE
