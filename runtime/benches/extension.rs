@@ -167,8 +167,9 @@ async fn run(settings: &Settings) -> Result<()> {
     let node_cpu = Cpu::Process(node.child.id());
 
     println!(
-        "bench-extension: {} CPUs shared with everything else on the machine; {} s per implementation and scenario in {} rounds, after {} s of warm-up",
+        "bench-extension: {} CPUs shared with everything else on the machine (load average {}); {} s per implementation and scenario in {} rounds, after {} s of warm-up",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_average(),
         settings.seconds,
         settings.rounds,
         settings.warmup
@@ -1137,6 +1138,7 @@ fn report(settings: &Settings, inst: &Instantiate, scenarios: &[Scenario]) -> Va
         "host": {
             "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
             "kernel": kernel,
+            "load_average_at_end": load_average(),
         },
         "settings": {
             "seconds_per_implementation": settings.seconds,
@@ -1179,6 +1181,13 @@ fn summary(inst: &Instantiate, scenarios: &[Scenario]) {
             met(s.native_ratio() <= 3.0)
         );
     }
+}
+
+/// The 1, 5 and 15 minute load averages (other work competing for the CPUs).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 fn met(ok: bool) -> &'static str {
