@@ -498,7 +498,15 @@ impl Runtime {
                 .max_memory_size(limits::MAX_MEMORY_BYTES)
                 .max_memories_per_component(16)
                 .max_tables_per_component(64)
-                .max_core_instances_per_component(64);
+                .max_core_instances_per_component(64)
+                // Reusing a slot should not fault its memory in again page by page: keep what
+                // a call touched resident and reset only the dirty pages (found with the
+                // PAGEMAP_SCAN ioctl where the kernel has it). Measured by `make
+                // bench-extension`: pooled new store + instantiate + call p50 29.7 -> 10.3 µs.
+                .linear_memory_keep_resident(limits::DEFAULT_MEMORY_BYTES)
+                .table_keep_resident(1 << 20)
+                .pagemap_scan(wasmtime::Enabled::Auto)
+                .decommit_batch_size(16);
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
         let engine = Engine::new(&config)?;
