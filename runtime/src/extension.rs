@@ -667,10 +667,18 @@ impl Runtime {
             digest: digest.to_owned(),
             size,
             functions: BTreeMap::new(),
-            hooks: hooks::GuestIndices::new(&pre).ok(),
-            wrapper: wrapper::GuestIndices::new(&pre).ok(),
-            installer: installer::GuestIndices::new(&pre).ok(),
-            settings: settings::GuestIndices::new(&pre).ok(),
+            hooks: indices(&exports, Interface::Hooks, || {
+                hooks::GuestIndices::new(&pre)
+            })?,
+            wrapper: indices(&exports, Interface::Wrapper, || {
+                wrapper::GuestIndices::new(&pre)
+            })?,
+            installer: indices(&exports, Interface::Installer, || {
+                installer::GuestIndices::new(&pre)
+            })?,
+            settings: indices(&exports, Interface::Settings, || {
+                settings::GuestIndices::new(&pre)
+            })?,
             pre,
         };
         loaded.functions = self
@@ -946,6 +954,24 @@ async fn run_call(
             })
         }
     }
+}
+
+/// The export indices of `interface` when the component exports it: `None` when it does not,
+/// an upload error when it exports the name with other types than the contract's.
+fn indices<T>(
+    exports: &[String],
+    interface: Interface,
+    find: impl FnOnce() -> wasmtime::Result<T>,
+) -> Result<Option<T>, UploadError> {
+    let name = format!("{WIT_PACKAGE}/{}@{WIT_VERSION}", interface.wit_name());
+    if !exports.contains(&name) {
+        return Ok(None);
+    }
+    find().map(Some).map_err(|e| {
+        UploadError::Invalid(format!(
+            "it exports {name} with other types than the contract's: {e:#}"
+        ))
+    })
 }
 
 /// Turn a wasmtime error into the guest error it stands for.
