@@ -747,62 +747,25 @@ impl Runtime {
                 .await
                 .map_err(|e| classify(e, &limits))?;
             let mut all: Vec<(FunctionKind, String)> = Vec::new();
-            if let Some(ix) = &loaded.hooks {
-                let guest = ix
-                    .load(&mut store, &instance)
-                    .map_err(|e| classify(e, &limits))?;
-                let names = guest
-                    .call_functions(&mut store)
-                    .await
-                    .map_err(|e| classify(e, &limits))?;
-                all.extend(
-                    names
-                        .into_iter()
-                        .map(|(k, n)| (FunctionKind::from_hook(k), n)),
-                );
+            // The four interfaces have distinct generated types; the steps are the same.
+            macro_rules! list {
+                ($indices:expr, $kind:path) => {
+                    if let Some(ix) = &$indices {
+                        let guest = ix
+                            .load(&mut store, &instance)
+                            .map_err(|e| classify(e, &limits))?;
+                        let names = guest
+                            .call_functions(&mut store)
+                            .await
+                            .map_err(|e| classify(e, &limits))?;
+                        all.extend(names.into_iter().map(|(k, n)| ($kind(k), n)));
+                    }
+                };
             }
-            if let Some(ix) = &loaded.wrapper {
-                let guest = ix
-                    .load(&mut store, &instance)
-                    .map_err(|e| classify(e, &limits))?;
-                let names = guest
-                    .call_functions(&mut store)
-                    .await
-                    .map_err(|e| classify(e, &limits))?;
-                all.extend(
-                    names
-                        .into_iter()
-                        .map(|(k, n)| (FunctionKind::from_wrapper(k), n)),
-                );
-            }
-            if let Some(ix) = &loaded.installer {
-                let guest = ix
-                    .load(&mut store, &instance)
-                    .map_err(|e| classify(e, &limits))?;
-                let names = guest
-                    .call_functions(&mut store)
-                    .await
-                    .map_err(|e| classify(e, &limits))?;
-                all.extend(
-                    names
-                        .into_iter()
-                        .map(|(k, n)| (FunctionKind::from_installer(k), n)),
-                );
-            }
-            if let Some(ix) = &loaded.settings {
-                let guest = ix
-                    .load(&mut store, &instance)
-                    .map_err(|e| classify(e, &limits))?;
-                let names = guest
-                    .call_functions(&mut store)
-                    .await
-                    .map_err(|e| classify(e, &limits))?;
-                all.extend(
-                    names
-                        .into_iter()
-                        .map(|(k, n)| (FunctionKind::from_settings(k), n)),
-                );
-            }
+            list!(loaded.hooks, FunctionKind::from_hook);
+            list!(loaded.wrapper, FunctionKind::from_wrapper);
+            list!(loaded.installer, FunctionKind::from_installer);
+            list!(loaded.settings, FunctionKind::from_settings);
             Ok::<_, GuestError>(all)
         };
         let timeout = Duration::from_millis(limits.timeout_ms);
@@ -900,39 +863,22 @@ async fn run_call(
         kind: kind.api_name(),
         function: function.to_owned(),
     };
+    // The four interfaces have distinct generated types; the steps are the same.
+    macro_rules! call {
+        ($indices:expr, $to:ident) => {{
+            let ix = $indices.as_ref().ok_or_else(missing)?;
+            let guest = ix
+                .load(&mut *store, &instance)
+                .map_err(|e| classify(e, limits))?;
+            let k = kind.$to().ok_or_else(missing)?;
+            guest.call_call(&mut *store, k, function, options).await
+        }};
+    }
     let answer = match kind.interface() {
-        Interface::Hooks => {
-            let ix = loaded.hooks.as_ref().ok_or_else(missing)?;
-            let guest = ix
-                .load(&mut *store, &instance)
-                .map_err(|e| classify(e, limits))?;
-            let k = kind.to_hook().ok_or_else(missing)?;
-            guest.call_call(&mut *store, k, function, options).await
-        }
-        Interface::Wrapper => {
-            let ix = loaded.wrapper.as_ref().ok_or_else(missing)?;
-            let guest = ix
-                .load(&mut *store, &instance)
-                .map_err(|e| classify(e, limits))?;
-            let k = kind.to_wrapper().ok_or_else(missing)?;
-            guest.call_call(&mut *store, k, function, options).await
-        }
-        Interface::Installer => {
-            let ix = loaded.installer.as_ref().ok_or_else(missing)?;
-            let guest = ix
-                .load(&mut *store, &instance)
-                .map_err(|e| classify(e, limits))?;
-            let k = kind.to_installer().ok_or_else(missing)?;
-            guest.call_call(&mut *store, k, function, options).await
-        }
-        Interface::Settings => {
-            let ix = loaded.settings.as_ref().ok_or_else(missing)?;
-            let guest = ix
-                .load(&mut *store, &instance)
-                .map_err(|e| classify(e, limits))?;
-            let k = kind.to_settings().ok_or_else(missing)?;
-            guest.call_call(&mut *store, k, function, options).await
-        }
+        Interface::Hooks => call!(loaded.hooks, to_hook),
+        Interface::Wrapper => call!(loaded.wrapper, to_wrapper),
+        Interface::Installer => call!(loaded.installer, to_installer),
+        Interface::Settings => call!(loaded.settings, to_settings),
     };
     match answer.map_err(|e| classify(e, limits))? {
         Ok(bytes) => Ok(bytes),
