@@ -99,6 +99,9 @@ pub enum GuestError {
     /// The fuel given to the call ran out (deterministic tests).
     #[error("the call ran out of fuel")]
     OutOfFuel,
+    /// Every sandbox slot of the process is in use; the call may be retried.
+    #[error("the extension runtime is at capacity ({0}); retry shortly")]
+    AtCapacity(String),
     /// The host failed to run the call.
     #[error("the call could not be run: {0}")]
     Host(String),
@@ -117,6 +120,7 @@ impl GuestError {
             GuestError::FunctionNotFound { .. } => "function_not_found",
             GuestError::Failed { code, .. } => code,
             GuestError::OutOfFuel => "out_of_fuel",
+            GuestError::AtCapacity(_) => "at_capacity",
             GuestError::Host(_) => "extension_error",
         }
     }
@@ -924,6 +928,9 @@ fn indices<T>(
 fn classify(error: wasmtime::Error, limits: &StackLimits) -> GuestError {
     if let Some(limit) = error.downcast_ref::<MemoryLimit>() {
         return GuestError::MemoryLimit(*limit);
+    }
+    if let Some(full) = error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>() {
+        return GuestError::AtCapacity(full.to_string());
     }
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => GuestError::Timeout {

@@ -182,6 +182,17 @@ async fn stacks_invoke(
             "not_found",
             error.to_string(),
         )),
+        Err(
+            error @ CallError::Guest {
+                error: crate::extension::GuestError::AtCapacity(_),
+                ..
+            },
+        ) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "at_capacity",
+            error.to_string(),
+        )
+        .with_header(header::RETRY_AFTER, axum::http::HeaderValue::from(1))),
         Err(error) => {
             let mut problem = Problem::general(error.code(), error.to_string());
             if let CallError::Guest {
