@@ -14,6 +14,7 @@ use axum::routing::{MethodFilter, on};
 
 use crate::auth::{Auth, AuthError, Principal, RATE_BURST, RateDecision, Scope};
 use crate::extension::Runtime;
+use crate::extension::call::NativeFunction;
 use crate::secrets::SecretBox;
 use crate::store::Db;
 
@@ -44,6 +45,12 @@ pub struct AppState {
     /// The application itself, for guests' platform API requests (routed in-process); set by
     /// [`app`].
     pub router: Arc<OnceLock<Router>>,
+    /// Live connections of the adaptors (HTTP clients with their limits and tokens).
+    pub adaptors: Arc<crate::adaptor::Connections>,
+    /// The job engine: queue, running flows, cancel requests.
+    pub jobs: Arc<crate::flow::Engine>,
+    /// Native functions standing in for stacks' components (embedders, benchmarks).
+    native: Arc<std::sync::RwLock<std::collections::HashMap<String, NativeFunction>>>,
 }
 
 impl AppState {
@@ -55,7 +62,29 @@ impl AppState {
             secrets: Arc::new(secrets),
             extensions,
             router: Arc::new(OnceLock::new()),
+            adaptors: Arc::default(),
+            jobs: Arc::default(),
+            native: Arc::default(),
         }
+    }
+
+    /// Serve calls of stack `stack_id` with `function` instead of a component (for programs
+    /// that embed the runtime, and the native floor of the flow benchmark). Not reachable
+    /// through the REST API.
+    pub fn register_native(&self, stack_id: &str, function: NativeFunction) {
+        self.native
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(stack_id.to_owned(), function);
+    }
+
+    /// The native function registered for `stack_id`, if any.
+    pub fn native(&self, stack_id: &str) -> Option<NativeFunction> {
+        let native = self.native.read().unwrap_or_else(|p| p.into_inner());
+        if native.is_empty() {
+            return None;
+        }
+        native.get(stack_id).cloned()
     }
 }
 

@@ -3,9 +3,11 @@
 //!
 //! The binary `integrator` wraps this library; tests and benchmarks build the same [`api::app`].
 
+pub mod adaptor;
 pub mod api;
 pub mod auth;
 pub mod extension;
+pub mod flow;
 pub mod model;
 pub mod secrets;
 pub mod server;

@@ -307,8 +307,8 @@ fn validate_flow(c: &mut Check<'_>) {
             c.hooks_at(&format!("{at}.hooks"), &["postResponseMap"]);
         }
     }
-    c.schedule("schedule");
-    c.string("timezone", false);
+    c.schedule("schedule", "timezone");
+    c.timezone("timezone");
     if let Some(n) = c.array("_runNextFlowIds", false) {
         for i in 0..n {
             c.id(&format!("_runNextFlowIds[{i}]"), true);

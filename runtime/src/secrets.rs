@@ -40,14 +40,40 @@ pub enum SecretError {
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: ChaCha20Poly1305,
+    /// Key of the HMAC signatures the server hands out (paged export states), derived from
+    /// the installation key so that it never doubles as the encryption key.
+    signing_key: [u8; 32],
 }
 
 impl SecretBox {
     /// A box with the given 32-byte key.
     pub fn new(key: [u8; 32]) -> Self {
+        use sha2::Digest;
+        let mut derive = sha2::Sha256::new();
+        derive.update(b"integrator signing key v1");
+        derive.update(key);
         Self {
             cipher: ChaCha20Poly1305::new(Key::from_slice(&key)),
+            signing_key: derive.finalize().into(),
         }
+    }
+
+    /// HMAC-SHA256 of `data` with the installation's signing key.
+    pub fn sign(&self, data: &[u8]) -> [u8; 32] {
+        use hmac::Mac;
+        let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(&self.signing_key)
+            .expect("HMAC takes a key of any length");
+        mac.update(data);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Whether `signature` is [`SecretBox::sign`] of `data` (compared in constant time).
+    pub fn verify(&self, data: &[u8], signature: &[u8]) -> bool {
+        use hmac::Mac;
+        let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(&self.signing_key)
+            .expect("HMAC takes a key of any length");
+        mac.update(data);
+        mac.verify_slice(signature).is_ok()
     }
 
     /// The key from `configured` (64 hex characters or base64 of 32 bytes, from

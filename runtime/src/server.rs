@@ -76,11 +76,13 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         }
     });
     let db = state.db.clone();
+    let engine = crate::flow::start(state.clone()).context("starting the job engine")?;
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving HTTP")?;
     sweeper.abort();
+    engine.abort();
     db.flush().context("flushing the store on shutdown")?;
     tracing::info!("stopped");
     Ok(())

@@ -39,6 +39,9 @@ pub enum Space {
     State,
     /// Accounts and their lookup indexes (`account/{id}`, `email/{email}`, `token/{hash}`).
     Accounts,
+    /// The job queue across accounts: `queued/{job id}` and `running/{job id}` → `{account,
+    /// flow}`. Job ids sort in creation order, so a scan is first come, first served.
+    Queue,
 }
 
 impl Space {
@@ -48,6 +51,7 @@ impl Space {
             Space::Refs => "r/",
             Space::State => "s/",
             Space::Accounts => "a/",
+            Space::Queue => "q/",
         }
     }
 }
@@ -226,6 +230,18 @@ impl Db {
             .get(Space::Docs, &key)?
             .map(|bytes| parse(&key, &bytes))
             .transpose()
+    }
+
+    /// Every entry of the job queue under `prefix` (`queued/` or `running/`), in key order.
+    pub fn queue_scan(&self, prefix: &str) -> Result<Vec<(String, Value)>> {
+        self.kv
+            .scan(Space::Queue, prefix)?
+            .into_iter()
+            .map(|(key, bytes)| {
+                let value = parse(&key, &bytes)?;
+                Ok((key, value))
+            })
+            .collect()
     }
 
     /// Every document of `kind` in `account`, in id order (which is creation order).

@@ -1,83 +1,372 @@
-//! Connection routes beyond plain CRUD: ping, debug log, virtual exports/imports, proxy.
-//!
-//! They exist with their final paths; what they run arrives with the adaptors (HTTP, files,
-//! NetSuite), so until then each answers 501 once the connection is known to exist.
+//! Connection routes beyond plain CRUD: ping, virtual exports and imports, mapping preview,
+//! proxy, debug log.
 
+use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::MethodFilter;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use serde_json::{Value, json};
 
-use super::{ApiError, ApiResult, Id, Op, Routes};
-use crate::AppState;
-use crate::auth::Principal;
-use crate::model::CONNECTIONS;
-
+use super::flows::{adaptor_error, call_for, data_of, export_all, import_all, mapping_of};
 use super::resources::load;
+use super::{ApiError, ApiResult, Id, JsonBody, Op, Routes, json_response};
+use crate::AppState;
+use crate::adaptor::{self, Exporter};
+use crate::auth::Principal;
+use crate::flow::steps;
+use crate::model::check::Problem;
+use crate::model::{CONNECTIONS, EXPORTS, IMPORTS, Kind};
 
 /// Routes of this module.
 pub fn routes() -> Routes {
-    let pending: &[(MethodFilter, &str, &str)] = &[
-        (
+    Routes::new()
+        .add(
+            MethodFilter::POST,
+            "/connections/ping",
+            connections_ping_unsaved,
+            Op::new(
+                "connections",
+                200,
+                "Test an unsaved connection given in the body",
+            )
+            .body("Connection")
+            .returns_any(),
+        )
+        .add(
             MethodFilter::GET,
             "/connections/{id}/ping",
-            "Test the stored connection",
-        ),
-        (
+            connections_ping,
+            Op::new("connections", 200, "Test the stored connection").returns_any(),
+        )
+        .add(
             MethodFilter::GET,
             "/connections/{id}/debug",
-            "Recent requests and responses of the connection",
-        ),
-        (
+            |State(s): State<AppState>, p: Principal, Id(id)| async move {
+                load(&s.db, &p, &CONNECTIONS, CONNECTIONS.name, &id)?;
+                Err::<(), _>(ApiError::not_implemented("the connection debug log"))
+            },
+            Op::new(
+                "connections",
+                200,
+                "Recent requests and responses of the connection",
+            )
+            .returns_any(),
+        )
+        .add(
             MethodFilter::POST,
             "/connections/{id}/export",
-            "Run a virtual export, return all records",
-        ),
-        (
+            connections_export,
+            Op::new(
+                "connections",
+                200,
+                "Run a virtual export {\"export\":{...}}, return all records",
+            )
+            .returns_any(),
+        )
+        .add(
             MethodFilter::POST,
             "/connections/{id}/export/pages",
-            "Run a virtual export one page per call",
-        ),
-        (
+            connections_export_pages,
+            Op::new(
+                "connections",
+                200,
+                "Run a virtual export one page per call (post pagedExportState back)",
+            )
+            .returns_any(),
+        )
+        .add(
             MethodFilter::POST,
             "/connections/{id}/import",
-            "Run a virtual import",
-        ),
-        (
+            connections_import,
+            Op::new(
+                "connections",
+                200,
+                "Run a virtual import {\"import\":{...},\"data\":[...]}",
+            )
+            .returns_any(),
+        )
+        .add(
             MethodFilter::POST,
             "/connections/{id}/import/map",
-            "Apply an import's mapping to data",
-        ),
-        (
+            connections_import_map,
+            Op::new(
+                "connections",
+                200,
+                "Apply an import's mapping to data and return the mapped records",
+            )
+            .returns_any(),
+        )
+        .add(
             MethodFilter::POST,
             "/connections/{id}/proxy",
-            "Send one request through the connection",
-        ),
-    ];
-    let mut routes = Routes::new().add(
-        MethodFilter::POST,
-        "/connections/ping",
-        |_: Principal| async { ApiError::not_implemented("testing a connection") },
-        Op::new(
-            "connections",
-            200,
-            "Test an unsaved connection given in the body",
+            connections_proxy,
+            Op::new(
+                "connections",
+                200,
+                "Send one request through the connection (Integrator-Relative-URI, Integrator-Method)",
+            )
+            .returns_any(),
         )
-        .body("Connection")
-        .returns_any(),
-    );
-    for &(method, path, summary) in pending {
-        routes = routes.add(
-            method,
-            path,
-            move |State(s): State<AppState>, p: Principal, Id(id)| async move {
-                needs_adaptor(&s, &p, &id, summary)
-            },
-            Op::new("connections", 200, summary).returns_any(),
-        );
-    }
-    routes
 }
 
-fn needs_adaptor(state: &AppState, principal: &Principal, id: &str, what: &str) -> ApiResult<()> {
-    load(&state.db, principal, &CONNECTIONS, CONNECTIONS.name, id)?;
-    Err(ApiError::not_implemented(&what.to_lowercase()))
+fn ping_answer(result: Result<(), adaptor::AdaptorError>) -> ApiResult {
+    match result {
+        Ok(()) => Ok(json_response(StatusCode::OK, &json!({"code": 200}))),
+        Err(e) => Err(adaptor_error(&e)),
+    }
+}
+
+async fn connections_ping(
+    State(state): State<AppState>,
+    principal: Principal,
+    Id(id): Id,
+) -> ApiResult {
+    let doc = load(&state.db, &principal, &CONNECTIONS, CONNECTIONS.name, &id)?;
+    let ctx = call_for(&state, &principal, &doc);
+    let connection =
+        adaptor::open_connection(&state.secrets, &doc).map_err(|e| adaptor_error(&e))?;
+    ping_answer(adaptor::ping(&ctx, &connection).await)
+}
+
+async fn connections_ping_unsaved(
+    State(state): State<AppState>,
+    principal: Principal,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let problems = CONNECTIONS.problems(&body, &[]);
+    if !problems.is_empty() {
+        return Err(ApiError::invalid(problems));
+    }
+    let ctx = call_for(&state, &principal, &body);
+    ping_answer(adaptor::ping(&ctx, &body).await)
+}
+
+/// The resource of a virtual run (`body[field]`), validated as a document of `kind`; problems
+/// are reported under `field.`.
+fn virtual_resource(body: &Value, field: &str, kind: &Kind, connection: &str) -> ApiResult<Value> {
+    let Some(resource) = body.get(field).filter(|v| v.is_object()) else {
+        return Err(ApiError::invalid_field(
+            "missing_field",
+            format!("{field} (the {} to run) is required", kind.singular),
+            field,
+        ));
+    };
+    let problems: Vec<Problem> = kind
+        .problems(resource, &[])
+        .into_iter()
+        .map(|mut p| {
+            p.field = Some(format!("{field}.{}", p.field.unwrap_or_default()));
+            p
+        })
+        .collect();
+    if !problems.is_empty() {
+        return Err(ApiError::invalid(problems));
+    }
+    let mut resource = resource.clone();
+    resource["_connectionId"] = json!(connection);
+    Ok(resource)
+}
+
+async fn connection_for(state: &AppState, principal: &Principal, id: &str) -> ApiResult<Value> {
+    let doc = load(&state.db, principal, &CONNECTIONS, CONNECTIONS.name, id)?;
+    adaptor::open_connection(&state.secrets, &doc).map_err(|e| adaptor_error(&e))
+}
+
+async fn connections_export(
+    State(state): State<AppState>,
+    principal: Principal,
+    Id(id): Id,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let connection = connection_for(&state, &principal, &id).await?;
+    let export = virtual_resource(&body, "export", &EXPORTS, &id)?;
+    let ctx = call_for(&state, &principal, &connection);
+    export_all(&ctx, &connection, &export).await
+}
+
+/// A paged export's position, signed so that a client cannot make the server run requests it
+/// did not configure: `base64(json).base64(hmac)`.
+fn seal_state(state: &AppState, position: &Value) -> String {
+    let bytes = serde_json::to_vec(position).expect("a JSON value serializes");
+    let signature = state.secrets.sign(&bytes);
+    format!("{}.{}", B64.encode(&bytes), B64.encode(signature))
+}
+
+fn open_state(state: &AppState, sealed: &str) -> ApiResult<Value> {
+    let tampered = || {
+        ApiError::invalid_field(
+            "invalid_paged_export_state",
+            "pagedExportState is not one this server handed out (tampered or truncated)",
+            "pagedExportState",
+        )
+    };
+    let (data, signature) = sealed.split_once('.').ok_or_else(tampered)?;
+    let data = B64.decode(data).map_err(|_| tampered())?;
+    let signature = B64.decode(signature).map_err(|_| tampered())?;
+    if !state.secrets.verify(&data, &signature) {
+        return Err(tampered());
+    }
+    serde_json::from_slice(&data).map_err(|_| tampered())
+}
+
+async fn connections_export_pages(
+    State(state): State<AppState>,
+    principal: Principal,
+    Id(id): Id,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let connection = connection_for(&state, &principal, &id).await?;
+    let export = virtual_resource(&body, "export", &EXPORTS, &id)?;
+    let (position, page_index) = match body["pagedExportState"].as_str() {
+        Some(sealed) => {
+            let saved = open_state(&state, sealed)?;
+            // The state belongs to this connection and this export definition.
+            if saved["connection"].as_str() != Some(id.as_str())
+                || saved["export"] != fingerprint(&export)
+            {
+                return Err(ApiError::invalid_field(
+                    "invalid_paged_export_state",
+                    "pagedExportState belongs to another connection or export",
+                    "pagedExportState",
+                ));
+            }
+            (
+                Some(saved["position"].clone()),
+                saved["pageIndex"].as_u64().unwrap_or(0),
+            )
+        }
+        None if body["pagedExportState"].is_null() => (None, 0),
+        None => {
+            return Err(ApiError::invalid_field(
+                "invalid_type",
+                "pagedExportState must be the string a previous call returned",
+                "pagedExportState",
+            ));
+        }
+    };
+    let ctx = call_for(&state, &principal, &connection);
+    let context = json!({"currentExportDateTime": crate::util::now()});
+    let mut exporter = Exporter::new(&ctx, &connection, &export, context.clone(), position)
+        .map_err(|e| adaptor_error(&e))?;
+    let page = exporter
+        .next_page(&ctx)
+        .await
+        .map_err(|e| adaptor_error(&e))?;
+    let Some(page) = page else {
+        return Ok(json_response(
+            StatusCode::OK,
+            &json!({"data": [], "errors": []}),
+        ));
+    };
+    let (data, errors) =
+        match steps::pre_save_page(&ctx, &export, page, page_index as usize, &context).await {
+            Ok(saved) => (saved.data, saved.errors),
+            Err((_, error)) => (Vec::new(), vec![error]),
+        };
+    let mut answer = json!({"data": data, "errors": errors});
+    let position = exporter.state();
+    let done = position["done"].as_bool() == Some(true);
+    if !done {
+        let saved = json!({
+            "connection": id,
+            "export": fingerprint(&export),
+            "position": position,
+            "pageIndex": page_index + 1,
+        });
+        answer["pagedExportState"] = json!(seal_state(&state, &saved));
+    }
+    Ok(json_response(StatusCode::OK, &answer))
+}
+
+/// A short digest of an export definition, to tie a paged state to it.
+fn fingerprint(export: &Value) -> Value {
+    use sha2::Digest;
+    let bytes = serde_json::to_vec(export).expect("a JSON value serializes");
+    json!(hex::encode(&sha2::Sha256::digest(&bytes)[..12]))
+}
+
+async fn connections_import(
+    State(state): State<AppState>,
+    principal: Principal,
+    Id(id): Id,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let connection = connection_for(&state, &principal, &id).await?;
+    let import = virtual_resource(&body, "import", &IMPORTS, &id)?;
+    let records = data_of(&body)?;
+    let mapping = mapping_of(&import, "import.")?;
+    let ctx = call_for(&state, &principal, &connection);
+    import_all(&ctx, &connection, &import, &mapping, &records).await
+}
+
+async fn connections_import_map(
+    State(state): State<AppState>,
+    principal: Principal,
+    Id(id): Id,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    load(&state.db, &principal, &CONNECTIONS, CONNECTIONS.name, &id)?;
+    let import = virtual_resource(&body, "import", &IMPORTS, &id)?;
+    let records = data_of(&body)?;
+    let mapping = mapping_of(&import, "import.")?;
+    let mut mapped = Vec::with_capacity(records.len());
+    for (i, record) in records.iter().enumerate() {
+        mapped.push(mapping.apply(record).map_err(|e| {
+            ApiError::invalid(vec![Problem::field(
+                e.code(),
+                format!("record {i}: {e}"),
+                format!("data[{i}]"),
+            )])
+        })?);
+    }
+    Ok(json_response(StatusCode::OK, &json!({"data": mapped})))
+}
+
+async fn connections_proxy(
+    State(state): State<AppState>,
+    principal: Principal,
+    Id(id): Id,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let connection = connection_for(&state, &principal, &id).await?;
+    if !matches!(connection["type"].as_str(), Some("http" | "rest")) {
+        return Err(ApiError::not_implemented(&format!(
+            "the proxy of '{}' connections",
+            connection["type"].as_str().unwrap_or_default()
+        )));
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let Some(uri) = header("integrator-relative-uri") else {
+        return Err(ApiError::invalid_field(
+            "missing_header",
+            "the Integrator-Relative-URI header names the path to request",
+            "Integrator-Relative-URI",
+        ));
+    };
+    let method = header("integrator-method").unwrap_or("GET").to_uppercase();
+    let forwarded: Vec<(String, String)> = header("content-type")
+        .map(|ct| vec![("content-type".to_owned(), ct.to_owned())])
+        .unwrap_or_default();
+    let conn = state
+        .adaptors
+        .http(&connection)
+        .map_err(|e| adaptor_error(&e))?;
+    let body = (!body.is_empty()).then(|| body.to_vec());
+    let response = conn
+        .send(&method, uri, &forwarded, body)
+        .await
+        .map_err(|e| adaptor_error(&e))?;
+    let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut answer = (status, response.body).into_response();
+    if let Some(ct) = response
+        .content_type
+        .and_then(|ct| axum::http::HeaderValue::from_str(&ct).ok())
+    {
+        answer.headers_mut().insert(header::CONTENT_TYPE, ct);
+    }
+    Ok(answer)
 }

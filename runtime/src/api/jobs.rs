@@ -10,6 +10,7 @@ use super::resources::{load, present};
 use super::{ApiError, ApiResult, Id, Op, Routes, json_response};
 use crate::AppState;
 use crate::auth::Principal;
+use crate::flow::job;
 use crate::model::JOBS;
 use crate::util;
 
@@ -176,13 +177,9 @@ async fn jobs_list(
     Ok(json_response(StatusCode::OK, &Value::Array(jobs)))
 }
 
-fn errors_of(state: &AppState, account: &str, job: &str) -> ApiResult<Vec<Value>> {
-    Ok(state.db.list(account, &format!("joberrors:{job}"))?)
-}
-
 async fn jobs_errors(State(state): State<AppState>, principal: Principal, Id(id): Id) -> ApiResult {
-    load(&state.db, &principal, &JOBS, JOBS.name, &id)?;
-    let errors: Vec<Value> = errors_of(&state, &principal.account, &id)?
+    let job = load(&state.db, &principal, &JOBS, JOBS.name, &id)?;
+    let errors: Vec<Value> = job::errors_of(&state.db, &principal.account, &job)?
         .into_iter()
         .take(MAX_JOB_ERRORS)
         .map(present)
@@ -228,13 +225,9 @@ async fn jobs_cancel(State(state): State<AppState>, principal: Principal, Id(id)
     Ok(json_response(StatusCode::OK, &present(job)))
 }
 
-async fn jobs_retry(
-    State(state): State<AppState>,
-    principal: Principal,
-    Id(id): Id,
-) -> ApiResult<()> {
-    load(&state.db, &principal, &JOBS, JOBS.name, &id)?;
-    let open = errors_of(&state, &principal.account, &id)?
+async fn jobs_retry(State(state): State<AppState>, principal: Principal, Id(id): Id) -> ApiResult {
+    let job = load(&state.db, &principal, &JOBS, JOBS.name, &id)?;
+    let open = job::errors_of(&state.db, &principal.account, &job)?
         .into_iter()
         .filter(|e| e["resolved"].as_bool() != Some(true) && !e["retryData"].is_null())
         .count();
@@ -245,7 +238,24 @@ async fn jobs_retry(
             "_jobId",
         ));
     }
-    Err(ApiError::not_implemented("retrying jobs"))
+    let flow_id = job["_flowId"].as_str().unwrap_or_default();
+    let Some(flow) = state.db.get(&principal.account, "flows", flow_id)? else {
+        return Err(ApiError::conflict(
+            "flow_deleted",
+            format!("the flow '{flow_id}' of job '{id}' no longer exists"),
+        ));
+    };
+    let retry = crate::flow::enqueue(
+        &state,
+        &principal.account,
+        &flow,
+        serde_json::json!({"_retryOfJobId": id, "runType": "retry"}),
+    )?;
+    super::resources::flush(&state.db).await?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        &serde_json::json!({"_jobId": retry["_id"]}),
+    ))
 }
 
 #[cfg(test)]

@@ -94,11 +94,36 @@ pub fn stack_limits(stack: &Value) -> StackLimits {
     }
 }
 
+/// A Rust function standing in for the component of one stack: embedders of the library
+/// register them ([`crate::AppState::register_native`]); the flow benchmark uses one as the
+/// native floor. Called with the kind, the function name and the filled options.
+pub type NativeFunction =
+    std::sync::Arc<dyn Fn(FunctionKind, &str, &Value) -> Result<Value, String> + Send + Sync>;
+
 /// Run one call. Returns the validated result and the call's log lines (also on failure).
 pub async fn call(
     state: &AppState,
     request: CallRequest,
 ) -> (Result<Value, CallError>, Vec<LogLine>) {
+    if let Some(native) = state.native(&request.stack_id) {
+        let mut options = request.options;
+        if let Some(integration) = &request.integration {
+            options["_integrationId"] = Value::String(integration.clone());
+        }
+        let result = native(request.kind, &request.function, &options)
+            .and_then(|result| {
+                request
+                    .kind
+                    .check_result(&options, &result)
+                    .map(|()| result)
+            })
+            .map_err(|message| CallError::Guest {
+                stack: request.stack_id.clone(),
+                function: request.function.clone(),
+                error: GuestError::InvalidOutput(message),
+            });
+        return (result, Vec::new());
+    }
     let stack = match state.db.get(&request.account, "stacks", &request.stack_id) {
         Ok(Some(stack)) => stack,
         Ok(None) => return (Err(CallError::StackNotFound(request.stack_id)), Vec::new()),

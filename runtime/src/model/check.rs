@@ -5,6 +5,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::flow::schedule;
 use crate::util;
 
 /// One problem with a request, as the API reports it in `errors`.
@@ -349,16 +350,27 @@ impl<'a> Check<'a> {
         }
     }
 
-    /// A cron schedule: six fields, seconds first.
-    pub fn schedule(&mut self, path: &str) {
-        if let Some(s) = self.string(path, false) {
-            let fields = s.split_whitespace().count();
-            if fields != 6 {
-                let message = format!(
-                    "{path} must be a cron expression of six fields, seconds first (e.g. '? 0 2 ? * *'), not {fields} fields"
-                );
-                self.problem("invalid_value", message, path);
-            }
+    /// A flow's cron schedule (six fields, seconds first, `?` allowed; see
+    /// [`crate::flow::schedule`]), in the time zone at `timezone_path` when that is a known one.
+    /// An unknown zone is reported by [`Check::timezone`], not here.
+    pub fn schedule(&mut self, path: &str, timezone_path: &str) {
+        let Some(expression) = self.string(path, false) else {
+            return;
+        };
+        let zone = get(self.doc, timezone_path)
+            .and_then(Value::as_str)
+            .filter(|name| schedule::parse_timezone(name).is_ok());
+        if let Err(e) = schedule::Schedule::parse(expression, zone) {
+            self.problem("invalid_value", e.to_string(), path);
+        }
+    }
+
+    /// An IANA time zone name such as `America/New_York`.
+    pub fn timezone(&mut self, path: &str) {
+        if let Some(name) = self.string(path, false)
+            && let Err(e) = schedule::parse_timezone(name)
+        {
+            self.problem("invalid_value", e.to_string(), path);
         }
     }
 }
@@ -401,6 +413,72 @@ mod tests {
         assert_eq!(
             fields,
             expected.map(|(c, f)| (c.to_owned(), f.to_owned())).to_vec()
+        );
+    }
+
+    fn schedule_problems(doc: Value) -> Vec<(String, String, String)> {
+        let mut c = Check::new(&doc);
+        c.schedule("schedule", "timezone");
+        c.timezone("timezone");
+        c.into_problems()
+            .into_iter()
+            .map(|p| (p.code, p.field.unwrap_or_default(), p.message))
+            .collect()
+    }
+
+    #[test]
+    fn a_schedule_and_its_timezone_are_checked_together() {
+        for doc in [
+            json!({"schedule": "? 0 2 ? * MON-FRI", "timezone": "America/New_York"}),
+            json!({"schedule": "0 */15 * * * *"}),
+            json!({"timezone": "Europe/Paris"}),
+            json!({}),
+        ] {
+            assert!(schedule_problems(doc.clone()).is_empty(), "{doc}");
+        }
+    }
+
+    #[test]
+    fn schedule_and_timezone_problems_name_their_field() {
+        let problem = |code: &str, field: &str, message: &str| {
+            (code.to_owned(), field.to_owned(), message.to_owned())
+        };
+        assert_eq!(
+            schedule_problems(json!({"schedule": "0 2 * * *"})),
+            [problem(
+                "invalid_value",
+                "schedule",
+                "schedule must have six fields, seconds first (e.g. '? 0 2 ? * *'), not 5"
+            )]
+        );
+        assert_eq!(
+            schedule_problems(json!({"schedule": "*/10 * * * * *", "timezone": "Mars/Base"})),
+            [
+                problem(
+                    "invalid_value",
+                    "schedule",
+                    "a flow may run at most once a minute: the seconds field must be a single value (0-59 or ?), not '*/10'"
+                ),
+                problem(
+                    "invalid_value",
+                    "timezone",
+                    "unknown time zone 'Mars/Base' (use an IANA name such as 'America/New_York')"
+                ),
+            ]
+        );
+        // A valid schedule with an unknown zone is one problem, with the zone.
+        let problems =
+            schedule_problems(json!({"schedule": "0 0 2 * * *", "timezone": "Mars/Base"}));
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].1, "timezone");
+        let problems = schedule_problems(json!({"schedule": 5, "timezone": true}));
+        let codes: Vec<_> = problems
+            .iter()
+            .map(|(c, f, _)| (c.as_str(), f.as_str()))
+            .collect();
+        assert_eq!(
+            codes,
+            [("invalid_type", "schedule"), ("invalid_type", "timezone")]
         );
     }
 }

@@ -1509,8 +1509,8 @@ async fn a_diy_token_may_only_invoke_the_accounts_exports_and_imports() {
         std::slice::from_ref(&export)
     );
 
-    // Invoking the account's exports and imports passes the scope check (running them is not
-    // available yet: 501, never 403).
+    // Invoking the account's exports and imports passes the scope check (they run; these have
+    // no connection to run through, so 422 — never 403).
     for path in [
         format!("/v1/exports/{export}/invoke"),
         format!("/v1/imports/{import}/invoke"),
@@ -1518,8 +1518,7 @@ async fn a_diy_token_may_only_invoke_the_accounts_exports_and_imports() {
         let (status, answer) =
             probe_request(&api, &stack, None, "POST", &path, Some(json!({"data": []}))).await;
         assert_ne!(status, 403, "{path}: {answer}");
-        assert_eq!(status, 501, "{path}: {answer}");
-        assert_eq!(answer["errors"][0]["code"], json!("not_implemented"));
+        assert!(status == 200 || status == 422, "{path}: {status} {answer}");
     }
 }
 

@@ -446,10 +446,10 @@ async fn retrying_a_job_without_open_retriable_errors_answers_422_nothing_to_ret
             .await
             .expect_error(422, "nothing_to_retry");
     }
-    // With open retriable errors the retry needs the flow runner, which is not built yet.
+    // With open retriable errors the retry runs the job's flow, which these seeded jobs lack.
     api.post_empty(&format!("/v1/jobs/{}/retry", string(&j.done_import, "_id")))
         .await
-        .expect_error(501, "not_implemented");
+        .expect_error(409, "flow_deleted");
     api.post_empty(&format!("/v1/jobs/{MISSING_ID}/retry"))
         .await
         .expect_error(404, "not_found");

@@ -1,0 +1,305 @@
+//! Adaptors: one module per connection type, each exporting records page by page and importing
+//! pages of records. The flow runner and the virtual-run routes drive them through the types
+//! here.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::AppState;
+use crate::secrets::{self, SecretBox};
+
+pub mod http;
+pub mod wrapper;
+
+/// Who a piece of adaptor work runs for: the account, and the flow, integration and connector
+/// whose code (wrappers) it may call.
+#[derive(Clone, Copy)]
+pub struct Call<'a> {
+    /// The application state.
+    pub state: &'a AppState,
+    /// The account.
+    pub account: &'a str,
+    /// The flow being run, if any.
+    pub flow: Option<&'a str>,
+    /// The integration the flow belongs to, if any.
+    pub integration: Option<&'a str>,
+    /// The connector whose resources these are, if any (its code gets a connector token).
+    pub connector: Option<&'a str>,
+}
+
+/// Live HTTP connections, shared by every job that uses one connection document (its
+/// concurrency limit and OAuth token live here). Replaced when the document changes.
+#[derive(Default)]
+pub struct Connections {
+    http: Mutex<HashMap<String, (String, Arc<http::HttpConnection>)>>,
+}
+
+impl Connections {
+    /// The live HTTP connection for `connection` (secrets open).
+    pub fn http(&self, connection: &Value) -> Result<Arc<http::HttpConnection>, AdaptorError> {
+        let id = connection["_id"].as_str().unwrap_or_default().to_owned();
+        let version = connection["lastModified"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let mut live = self.http.lock().unwrap_or_else(|p| p.into_inner());
+        if !id.is_empty()
+            && let Some((v, conn)) = live.get(&id)
+            && *v == version
+        {
+            return Ok(conn.clone());
+        }
+        let conn = Arc::new(http::HttpConnection::from_doc(connection)?);
+        if !id.is_empty() {
+            live.insert(id, (version, conn.clone()));
+        }
+        Ok(conn)
+    }
+}
+
+/// The connection `id` of `account`, with its secrets open.
+pub fn load_connection(ctx: &Call<'_>, id: &str) -> Result<Value, AdaptorError> {
+    let doc = ctx
+        .state
+        .db
+        .get(ctx.account, "connections", id)
+        .map_err(|e| AdaptorError::new("store", e.to_string()))?
+        .ok_or_else(|| AdaptorError::new("not_found", format!("no connection with _id '{id}'")))?;
+    open_connection(&ctx.state.secrets, &doc)
+}
+
+/// The connection a resource (export or import) uses.
+pub fn connection_of(ctx: &Call<'_>, resource: &Value) -> Result<Value, AdaptorError> {
+    match resource["_connectionId"].as_str() {
+        Some(id) => load_connection(ctx, id),
+        None => Err(AdaptorError::new(
+            "no_connection",
+            format!(
+                "'{}' has no _connectionId",
+                resource["name"]
+                    .as_str()
+                    .or(resource["_id"].as_str())
+                    .unwrap_or("the resource")
+            ),
+        )),
+    }
+}
+
+fn connection_type(connection: &Value) -> &str {
+    connection["type"].as_str().unwrap_or_default()
+}
+
+fn unsupported(connection: &Value, what: &str) -> AdaptorError {
+    AdaptorError::new(
+        "unsupported_connection_type",
+        format!(
+            "{what} through a '{}' connection is not supported yet",
+            connection_type(connection)
+        ),
+    )
+}
+
+/// Pulls an export's records page by page through its connection.
+pub enum Exporter {
+    /// HTTP/REST.
+    Http(http::HttpExport),
+    /// A wrapper's `export` function.
+    Wrapper(wrapper::WrapperExport),
+}
+
+impl Exporter {
+    /// An exporter for `export` through `connection` (secrets open). `context` is the template
+    /// context and the extra options of wrapper calls (`_flowId`, delta times, `data`);
+    /// `resume` a position from [`Exporter::state`].
+    pub fn new(
+        ctx: &Call<'_>,
+        connection: &Value,
+        export: &Value,
+        context: Value,
+        resume: Option<Value>,
+    ) -> Result<Self, AdaptorError> {
+        match connection_type(connection) {
+            "http" | "rest" => {
+                let conn = ctx.state.adaptors.http(connection)?;
+                Ok(Self::Http(match resume {
+                    Some(state) => http::HttpExport::resume(conn, export, context, state)?,
+                    None => http::HttpExport::new(conn, export, context)?,
+                }))
+            }
+            "wrapper" => {
+                let mut exporter = wrapper::WrapperExport::new(connection, export, &context, None)?;
+                if let Some(state) = resume {
+                    exporter.resume_from(&state);
+                }
+                Ok(Self::Wrapper(exporter))
+            }
+            _ => Err(unsupported(connection, "exporting")),
+        }
+    }
+
+    /// The next page of records, or None when the export is done.
+    pub async fn next_page(&mut self, ctx: &Call<'_>) -> Result<Option<Vec<Value>>, AdaptorError> {
+        match self {
+            Self::Http(e) => e.next_page().await,
+            Self::Wrapper(e) => e.next_page(ctx).await,
+        }
+    }
+
+    /// Where the export stands, to continue later.
+    pub fn state(&self) -> Value {
+        match self {
+            Self::Http(e) => e.state(),
+            Self::Wrapper(e) => e.state(),
+        }
+    }
+}
+
+/// Submit one page of mapped records (`post_map`, from `pre_map`) to `import`'s target: one
+/// result per record. An `Err` fails the whole page.
+pub async fn import(
+    ctx: &Call<'_>,
+    connection: &Value,
+    import: &Value,
+    pre_map: &[Value],
+    post_map: &[Value],
+    context: &Value,
+) -> Result<Vec<RecordResult>, AdaptorError> {
+    match connection_type(connection) {
+        "http" | "rest" => {
+            let conn = ctx.state.adaptors.http(connection)?;
+            Ok(http::import(&conn, import, post_map, context).await)
+        }
+        "wrapper" => wrapper::import(ctx, connection, import, pre_map, post_map).await,
+        _ => Err(unsupported(connection, "importing")),
+    }
+}
+
+/// Test `connection` (secrets open) against its remote side.
+pub async fn ping(ctx: &Call<'_>, connection: &Value) -> Result<(), AdaptorError> {
+    match connection_type(connection) {
+        "http" | "rest" => ctx.state.adaptors.http(connection)?.ping().await,
+        "wrapper" => wrapper::ping(ctx, connection).await,
+        _ => Err(unsupported(connection, "pinging")),
+    }
+}
+
+/// Why an adaptor could not do what it was asked.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct AdaptorError {
+    /// Machine-readable code (`http_401`, `unreachable`, `invalid_response`, `template`, …).
+    pub code: String,
+    /// What went wrong, for people; never contains a secret.
+    pub message: String,
+    /// The remote side's HTTP status, when there was one.
+    pub status: Option<u16>,
+    /// Whether the remote side refused the connection's credentials (the connection goes
+    /// offline until a ping succeeds).
+    pub auth: bool,
+}
+
+impl AdaptorError {
+    /// An error with `code` and `message`.
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+            status: None,
+            auth: false,
+        }
+    }
+
+    /// The same error with the remote status set (401 and 403 mark it an auth failure).
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self.auth = matches!(status, 401 | 403);
+        self
+    }
+}
+
+/// One error item as extension functions and job errors carry it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorItem {
+    /// Machine-readable code.
+    #[serde(default)]
+    pub code: String,
+    /// What went wrong.
+    #[serde(default)]
+    pub message: String,
+    /// Where it happened (`http`, `preMap`, `mapping`, the adaptor, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+/// What an import did with one record: the `responseData` entries hooks see.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordResult {
+    /// 200 on success, 401 for an auth failure, 422 for anything else that failed.
+    pub status_code: u16,
+    /// The id the target gave the record, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Value>,
+    /// Whether the import skipped the record (e.g. `ignoreExisting`).
+    #[serde(default)]
+    pub ignored: bool,
+    /// Why the record failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ErrorItem>,
+    /// The target's response for the record, as JSON.
+    #[serde(default, rename = "_json", skip_serializing_if = "Option::is_none")]
+    pub json: Option<Value>,
+}
+
+impl RecordResult {
+    /// A success with the target's id and response.
+    pub fn success(id: Option<Value>, json: Option<Value>) -> Self {
+        Self {
+            status_code: 200,
+            id,
+            json,
+            ..Self::default()
+        }
+    }
+
+    /// A failure of one record.
+    pub fn failure(status_code: u16, error: ErrorItem) -> Self {
+        Self {
+            status_code,
+            errors: vec![error],
+            ..Self::default()
+        }
+    }
+
+    /// Whether the record went in.
+    pub fn is_success(&self) -> bool {
+        self.errors.is_empty() && (200..300).contains(&self.status_code)
+    }
+}
+
+/// The connection document with every sealed secret opened, for adaptors to use. Never
+/// returned by the API and never logged.
+pub fn open_connection(secret_box: &SecretBox, doc: &Value) -> Result<Value, AdaptorError> {
+    fn walk(secret_box: &SecretBox, value: &mut Value) -> Result<(), AdaptorError> {
+        if secrets::is_sealed(value) {
+            *value = secret_box.open(value).map_err(|e| {
+                AdaptorError::new(
+                    "secret_unreadable",
+                    format!("a secret of the connection cannot be opened: {e}"),
+                )
+            })?;
+            return Ok(());
+        }
+        match value {
+            Value::Object(map) => map.values_mut().try_for_each(|v| walk(secret_box, v)),
+            Value::Array(items) => items.iter_mut().try_for_each(|v| walk(secret_box, v)),
+            _ => Ok(()),
+        }
+    }
+    let mut doc = doc.clone();
+    walk(secret_box, &mut doc)?;
+    Ok(doc)
+}
