@@ -25,7 +25,7 @@
 //! - Page and skip paging also stop when the API answers the same page twice in a row (it
 //!   ignores the paging parameters); url and token paging stop when the next URL/token repeats.
 //! - Timeouts: 10 s to connect, 5 min per request; response bodies above 64 MiB are refused.
-//!   https needs a TLS feature of reqwest that is not compiled in yet (`not_supported`).
+//!   https uses rustls with the Mozilla root certificates (webpki-roots).
 //! - Error messages and logs name the method, host and path of a request, never its query
 //!   string, headers or body (they may carry credentials).
 
@@ -61,9 +61,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 /// Larger responses are refused rather than held in memory.
 const MAX_BODY: usize = 64 * 1024 * 1024;
-/// Whether the HTTP client can speak https. reqwest is built without a TLS feature for now;
-/// set this together with one. Until then https URLs get a clear `not_supported` error.
-const TLS_AVAILABLE: bool = false;
 /// Characters of a remote body quoted in error messages.
 const EXCERPT_CHARS: usize = 200;
 /// An OAuth 2.0 token is renewed this long before it expires (or at half its life if shorter),
@@ -348,21 +345,6 @@ fn transport_error(error: reqwest::Error, url: &Url) -> AdaptorError {
     )
 }
 
-/// Refuses https while no TLS support is compiled in: the client would fail with a confusing
-/// "scheme is not http" otherwise.
-fn ensure_supported(url: &Url) -> Result<(), AdaptorError> {
-    if url.scheme() == "https" && !TLS_AVAILABLE {
-        return Err(AdaptorError::new(
-            "not_supported",
-            format!(
-                "cannot reach {}: https is not supported by this build yet",
-                host_of(url)
-            ),
-        ));
-    }
-    Ok(())
-}
-
 /// How long to wait before retrying a `429`/`503` answer (`retries` already made).
 fn retry_wait(response: &HttpResponse, retries: u32, backoff: Duration) -> Duration {
     let told = response.header("retry-after").and_then(|value| {
@@ -592,7 +574,6 @@ impl HttpConnection {
             )
         })?;
         let url = self.resolve(relative_uri)?;
-        ensure_supported(&url)?;
         let header_map = self.header_map(headers, body.is_some())?;
         let mut retries = 0;
         let mut renewed = false;
@@ -750,7 +731,6 @@ impl HttpConnection {
         } else {
             self.resolve(&oauth.token_uri)?
         };
-        ensure_supported(&url)?;
         let mut form = vec![
             ("grant_type", "client_credentials"),
             ("client_id", oauth.client_id.as_str()),
@@ -2776,9 +2756,9 @@ mod tests {
         assert!(error.message.contains("nonexistent.invalid"), "{error}");
 
         let conn = connection("https://nonexistent.invalid", json!({}));
-        let error = conn.ping().await.expect_err("no TLS yet");
-        assert_eq!(error.code, "not_supported");
-        assert!(error.message.contains("https"), "{error}");
+        let error = conn.ping().await.expect_err("unknown host over https");
+        assert_eq!(error.code, "unreachable");
+        assert!(error.message.contains("nonexistent.invalid"), "{error}");
     }
 
     #[tokio::test]
