@@ -311,15 +311,39 @@ fn excerpt(body: &[u8]) -> String {
 
 /// The error for a non-2xx answer to `method uri`.
 fn status_error(method: &str, uri: &str, response: &HttpResponse) -> AdaptorError {
-    AdaptorError::new(
-        format!("http_{}", response.status),
-        format!(
+    // An application that explains itself (`{"errors":[{"code","message"}]}`, or one
+    // `{"code","message"}`) is quoted: its code is what hooks and users act on.
+    let body: Option<Value> = serde_json::from_slice(&response.body).ok();
+    let first = body.as_ref().and_then(|b| match b.get("errors") {
+        Some(Value::Array(errors)) => errors.first().cloned(),
+        _ => b.get("message").is_some().then(|| b.clone()),
+    });
+    let remote_code = first
+        .as_ref()
+        .and_then(|e| match &e["code"] {
+            Value::String(c) if !c.is_empty() => Some(c.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
+    let remote_message = first.as_ref().and_then(|e| e["message"].as_str().map(str::to_owned));
+    let message = match remote_message {
+        Some(m) => format!(
+            "{} {} answered {}: {m}",
+            method.to_uppercase(),
+            without_query(uri),
+            response.status
+        ),
+        None => format!(
             "{} {} answered {}: {}",
             method.to_uppercase(),
             without_query(uri),
             response.status,
             excerpt(&response.body)
         ),
+    };
+    AdaptorError::new(
+        remote_code.unwrap_or_else(|| format!("http_{}", response.status)),
+        message,
     )
     .with_status(response.status)
 }

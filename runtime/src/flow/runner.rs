@@ -270,8 +270,9 @@ impl Runner {
         }
         job::put_errors(&mut batch, &self.account, &self.flow_job, &self.errors);
         self.errors.clear();
-        for resolved in self.resolved.drain(..) {
-            resolve_original(&self.state.db, &self.account, &resolved, &mut batch)?;
+        if !self.resolved.is_empty() {
+            let fixed = std::mem::take(&mut self.resolved);
+            resolve_originals(&self.state.db, &self.account, fixed, &mut batch)?;
         }
         self.state.db.write(batch)?;
         Ok(cancelling)
@@ -795,58 +796,67 @@ impl Runner {
     }
 }
 
-/// Mark an original error fixed: resolved, and its jobs' counts moved from error to success.
-fn resolve_original(
+/// Mark original errors fixed by a retry: resolved (with every other open error of the same
+/// record in the same child job), and their jobs' counts moved from error to success — each
+/// job written once, from its latest version.
+fn resolve_originals(
     db: &Db,
     account: &str,
-    error: &Value,
+    fixed: Vec<Value>,
     batch: &mut Batch,
 ) -> anyhow::Result<()> {
-    let Some(flow_job) = error["_flowJobId"].as_str() else {
-        return Ok(());
-    };
-    let kind = job::errors_kind(flow_job);
-    // Every open error of the same record in the same child job is fixed with it.
-    let record = &error["retryData"]["record"];
-    let mut fixed = 0;
-    for mut doc in db.list(account, &kind)? {
-        if doc["resolved"].as_bool() == Some(true)
-            || doc["_jobId"] != error["_jobId"]
-            || &doc["retryData"]["record"] != record
-        {
+    let mut errors_by_kind: HashMap<String, Vec<Value>> = HashMap::new();
+    let mut deltas: HashMap<String, Counts> = HashMap::new();
+    let mut touched_kinds = Vec::new();
+    for error in fixed {
+        let Some(flow_job) = error["_flowJobId"].as_str() else {
+            continue;
+        };
+        let kind = job::errors_kind(flow_job);
+        if !errors_by_kind.contains_key(&kind) {
+            errors_by_kind.insert(kind.clone(), db.list(account, &kind)?);
+            touched_kinds.push((kind.clone(), flow_job.to_owned()));
+        }
+        let docs = errors_by_kind.get_mut(&kind).expect("inserted just above");
+        let record = &error["retryData"]["record"];
+        let mut count = 0;
+        for doc in docs.iter_mut() {
+            if doc["resolved"].as_bool() == Some(true)
+                || doc["_jobId"] != error["_jobId"]
+                || &doc["retryData"]["record"] != record
+            {
+                continue;
+            }
+            doc["resolved"] = json!(true);
+            doc["resolvedAt"] = json!(util::now());
+            let id = doc["_id"].as_str().unwrap_or_default().to_owned();
+            Db::put_doc(batch, account, &kind, &id, doc, &[], &[]);
+            count += 1;
+        }
+        if count == 0 {
             continue;
         }
-        doc["resolved"] = json!(true);
-        doc["resolvedAt"] = json!(util::now());
-        let id = doc["_id"].as_str().unwrap_or_default().to_owned();
-        Db::put_doc(batch, account, &kind, &id, &doc, &[], &[]);
-        fixed += 1;
+        let jobs = [error["_jobId"].as_str(), Some(flow_job)];
+        for id in jobs.into_iter().flatten().collect::<std::collections::BTreeSet<_>>() {
+            let delta = deltas.entry(id.to_owned()).or_default();
+            delta.success += 1;
+            delta.error -= 1;
+        }
     }
-    if fixed == 0 {
-        return Ok(());
-    }
-    let open_left = db
-        .list(account, &kind)?
+    let open_left: HashMap<String, bool> = touched_kinds
         .iter()
-        .filter(|d| {
-            d["resolved"].as_bool() != Some(true)
-                && !d["retryData"].is_null()
-                && !(d["_jobId"] == error["_jobId"] && &d["retryData"]["record"] == record)
+        .map(|(kind, flow_job)| {
+            let open = errors_by_kind[kind]
+                .iter()
+                .any(|d| d["resolved"].as_bool() != Some(true) && !d["retryData"].is_null());
+            (flow_job.clone(), open)
         })
-        .count();
-    let delta = Counts {
-        success: 1,
-        error: -fixed,
-        ..Counts::default()
-    };
-    for id in [error["_jobId"].as_str(), Some(flow_job)]
-        .into_iter()
-        .flatten()
-    {
-        if let Some(mut doc) = db.get(account, "jobs", id)? {
+        .collect();
+    for (id, delta) in deltas {
+        if let Some(mut doc) = db.get(account, "jobs", &id)? {
             delta.add_to(&mut doc);
-            if id == flow_job {
-                doc["retriable"] = json!(open_left > 0);
+            if let Some(open) = open_left.get(&id) {
+                doc["retriable"] = json!(open);
             }
             doc["lastModified"] = json!(util::now());
             job::put(batch, account, &doc);
