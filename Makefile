@@ -4,7 +4,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test deps build bench bench-api bench-extension lint fmt
+.PHONY: test deps build bench bench-api bench-extension bench-flow lint fmt
 
 test: deps build
 	$(CARGO) test --workspace
@@ -15,7 +15,7 @@ deps:
 build:
 	$(CARGO) build -p integrator --bin integrator
 
-bench: bench-api bench-extension
+bench: bench-api bench-extension bench-flow
 
 bench-api:
 	@scripts/install-bench-deps.sh
@@ -24,6 +24,9 @@ bench-api:
 
 bench-extension:
 	scripts/bench-extension.sh
+
+bench-flow:
+	scripts/bench-flow.sh
 
 lint:
 	$(CARGO) fmt --all --check

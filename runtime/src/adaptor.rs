@@ -11,6 +11,8 @@ use serde_json::Value;
 use crate::AppState;
 use crate::secrets::{self, SecretBox};
 
+pub mod files;
+pub mod format;
 pub mod http;
 pub mod wrapper;
 
@@ -35,9 +37,24 @@ pub struct Call<'a> {
 #[derive(Default)]
 pub struct Connections {
     http: Mutex<HashMap<String, (String, Arc<http::HttpConnection>)>>,
+    temp_dir: std::sync::OnceLock<std::path::PathBuf>,
 }
 
 impl Connections {
+    /// Keep downloaded and to-be-uploaded files under `dir` (the server uses its data
+    /// directory, so large files never land in a memory-backed /tmp). Set once, at start.
+    pub fn set_temp_dir(&self, dir: std::path::PathBuf) {
+        let _ = self.temp_dir.set(dir);
+    }
+
+    /// Where file adaptors keep local copies.
+    pub fn temp_dir(&self) -> std::path::PathBuf {
+        self.temp_dir
+            .get()
+            .cloned()
+            .unwrap_or_else(|| std::env::temp_dir().join("integrator"))
+    }
+
     /// The live HTTP connection for `connection` (secrets open).
     pub fn http(&self, connection: &Value) -> Result<Arc<http::HttpConnection>, AdaptorError> {
         let id = connection["_id"].as_str().unwrap_or_default().to_owned();
@@ -108,6 +125,8 @@ pub enum Exporter {
     Http(http::HttpExport),
     /// A wrapper's `export` function.
     Wrapper(wrapper::WrapperExport),
+    /// Files of an FTP/SFTP directory or S3 prefix.
+    File(Box<files::FileExport>),
 }
 
 impl Exporter {
@@ -136,7 +155,29 @@ impl Exporter {
                 }
                 Ok(Self::Wrapper(exporter))
             }
+            "ftp" | "s3" => Ok(Self::File(Box::new(files::FileExport::new(
+                connection,
+                export,
+                &ctx.state.adaptors.temp_dir(),
+            )?))),
             _ => Err(unsupported(connection, "exporting")),
+        }
+    }
+
+    /// Record errors the export found since the last call (a file export's malformed lines).
+    pub fn take_errors(&mut self) -> Vec<ErrorItem> {
+        match self {
+            Self::File(e) => e.take_errors(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Files read to their end since the last call (to delete or move once their records
+    /// went through).
+    pub fn take_completed(&mut self) -> Vec<String> {
+        match self {
+            Self::File(e) => e.take_completed(),
+            _ => Vec::new(),
         }
     }
 
@@ -145,6 +186,7 @@ impl Exporter {
         match self {
             Self::Http(e) => e.next_page().await,
             Self::Wrapper(e) => e.next_page(ctx).await,
+            Self::File(e) => e.next_page().await,
         }
     }
 
@@ -153,6 +195,8 @@ impl Exporter {
         match self {
             Self::Http(e) => e.state(),
             Self::Wrapper(e) => e.state(),
+            // A file export cannot be resumed halfway through a file.
+            Self::File(_) => Value::Null,
         }
     }
 }
@@ -173,6 +217,19 @@ pub async fn import(
             Ok(http::import(&conn, import, post_map, context).await)
         }
         "wrapper" => wrapper::import(ctx, connection, import, pre_map, post_map).await,
+        "ftp" | "s3" => {
+            // One file for these records (aggregated imports go through the runner's
+            // `files::FileWriter` instead).
+            let writer =
+                files::FileWriter::new(connection, import, &ctx.state.adaptors.temp_dir())?;
+            writer.write(post_map)?;
+            let path = writer.upload(context).await?;
+            let json = serde_json::json!({"fileName": path});
+            Ok(post_map
+                .iter()
+                .map(|_| RecordResult::success(None, Some(json.clone())))
+                .collect())
+        }
         _ => Err(unsupported(connection, "importing")),
     }
 }
@@ -182,6 +239,7 @@ pub async fn ping(ctx: &Call<'_>, connection: &Value) -> Result<(), AdaptorError
     match connection_type(connection) {
         "http" | "rest" => ctx.state.adaptors.http(connection)?.ping().await,
         "wrapper" => wrapper::ping(ctx, connection).await,
+        "ftp" | "s3" => files::FileClient::connect(connection).await?.ping().await,
         _ => Err(unsupported(connection, "pinging")),
     }
 }

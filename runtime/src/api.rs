@@ -24,6 +24,7 @@ pub mod connectors;
 pub mod error;
 pub mod flows;
 pub mod jobs;
+pub mod marketplace;
 pub mod openapi;
 pub mod resources;
 pub mod stacks;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub adaptors: Arc<crate::adaptor::Connections>,
     /// The job engine: queue, running flows, cancel requests.
     pub jobs: Arc<crate::flow::Engine>,
+    /// Marketplace installs with an operation under way (one at a time per install).
+    pub marketplace: Arc<crate::marketplace::Busy>,
     /// Native functions standing in for stacks' components (embedders, benchmarks).
     native: Arc<std::sync::RwLock<std::collections::HashMap<String, NativeFunction>>>,
 }
@@ -64,6 +67,7 @@ impl AppState {
             router: Arc::new(OnceLock::new()),
             adaptors: Arc::default(),
             jobs: Arc::default(),
+            marketplace: Arc::default(),
             native: Arc::default(),
         }
     }
@@ -203,6 +207,7 @@ pub fn routes() -> Routes {
         .merge(resources::routes())
         .merge(flows::routes())
         .merge(connectors::routes())
+        .merge(marketplace::routes())
         .merge(jobs::routes())
         .merge(state::routes())
         .merge(stacks::routes())
@@ -253,12 +258,21 @@ fn authorize(
                 "a token of DIY code may only invoke the account's exports and imports",
             )),
         },
-        Scope::Connector { .. } => match segments.first().copied() {
-            Some(
-                "accounts" | "connectors" | "jobs" | "state" | "templates" | "iclients" | "stacks",
-            ) => Err(ApiError::forbidden(
+        Scope::Connector { .. } => match segments.as_slice() {
+            [
+                "accounts" | "connectors" | "jobs" | "state" | "templates" | "iclients" | "stacks"
+                | "marketplace",
+                ..,
+            ] => Err(ApiError::forbidden(
                 "a token of connector code may only reach resources tagged with its connector",
             )),
+            // The install's lifecycle is the installing user's to drive; the connector's code
+            // is what it runs.
+            ["integrations", _, "install" | "uninstall" | "settings", ..] => {
+                Err(ApiError::forbidden(
+                    "a token of connector code may not drive an install's steps, settings or uninstall",
+                ))
+            }
             _ => Ok(()),
         },
     }
@@ -339,5 +353,49 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
                 "missing bearer token",
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Method;
+
+    fn principal(scope: Scope) -> Principal {
+        Principal {
+            account: "a".into(),
+            scope,
+            bucket: [0; 32],
+        }
+    }
+
+    #[test]
+    fn connector_code_may_not_drive_the_marketplace() {
+        let code = principal(Scope::Connector {
+            connector: "c".into(),
+        });
+        for (method, path) in [
+            (Method::GET, "/v1/marketplace/connectors"),
+            (Method::POST, "/v1/connectors/c/install"),
+            (Method::POST, "/v1/integrations/i/install/0"),
+            (Method::POST, "/v1/integrations/i/uninstall"),
+            (Method::PUT, "/v1/integrations/i/settings"),
+            (Method::GET, "/v1/integrations/i/settings/form"),
+        ] {
+            let denied = authorize(&code, &method, path).expect_err(path);
+            assert_eq!(denied.status(), StatusCode::FORBIDDEN, "{path}");
+        }
+        for (method, path) in [
+            (Method::GET, "/v1/integrations/i"),
+            (Method::PUT, "/v1/integrations/i"),
+            (Method::GET, "/v1/integrations/i/state/k"),
+            (Method::POST, "/v1/exports"),
+        ] {
+            authorize(&code, &method, path).unwrap_or_else(|e| panic!("{path}: {e:?}"));
+        }
+        let account = principal(Scope::Account { owner: false });
+        authorize(&account, &Method::POST, "/v1/integrations/i/uninstall").expect("allowed");
+        let diy = principal(Scope::Diy);
+        assert!(authorize(&diy, &Method::GET, "/v1/marketplace/connectors").is_err());
     }
 }

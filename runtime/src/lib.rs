@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod extension;
 pub mod flow;
+pub mod marketplace;
 pub mod model;
 pub mod secrets;
 pub mod server;

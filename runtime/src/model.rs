@@ -353,7 +353,8 @@ pub static INTEGRATIONS: Kind = Kind {
     validate: validate_integration,
     references: integration_references,
     secrets: no_secrets,
-    owned: &[],
+    // The license an install from the marketplace holds: written by the platform only.
+    owned: &["_licenseId"],
 };
 
 fn validate_integration(c: &mut Check<'_>) {
@@ -402,6 +403,10 @@ pub const CONNECTOR_FUNCTIONS: &[&str] = &[
     "uninstallerFunction",
     "externalInstallerFunction",
     "changeEditionFunction",
+    "formInitFunction",
+    "persistSettingsFunction",
+    "refreshMetadataFunction",
+    "getMappingMetadataFunction",
 ];
 
 /// `GET /v1/connectors` … marketplace apps.
@@ -441,14 +446,17 @@ fn connector_references(doc: &Value) -> Vec<Reference> {
     refs
 }
 
-/// Licenses of one connector (stored under `licenses:{connector id}`).
+/// Licenses of one connector (stored under `licenses:{connector id}` in the publisher's account).
+/// `_integrationId` is the install holding the license, in the installing account: the platform
+/// writes it when the license is used and removes it when the install is uninstalled, so it is
+/// neither a request field nor a same-account reference.
 pub static LICENSES: Kind = Kind {
     name: "licenses",
     singular: "license",
     validate: validate_license,
-    references: license_references,
+    references: no_references,
     secrets: no_secrets,
-    owned: &[],
+    owned: &["_integrationId"],
 };
 
 fn validate_license(c: &mut Check<'_>) {
@@ -456,13 +464,6 @@ fn validate_license(c: &mut Check<'_>) {
     c.string("user.email", true);
     c.datetime("expires", false);
     c.object("opts", false);
-    c.id("_integrationId", false);
-}
-
-fn license_references(doc: &Value) -> Vec<Reference> {
-    let mut refs = Vec::new();
-    push_ref(&mut refs, doc, "_integrationId", "integrations");
-    refs
 }
 
 /// `GET /v1/iclients` … OAuth/app client credentials.

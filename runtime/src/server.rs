@@ -37,7 +37,16 @@ pub fn open(config: &ServeConfig) -> anyhow::Result<(AppState, Option<String>)> 
     let secrets = SecretBox::load(&config.data_dir, config.secret_key.as_deref())?;
     let extensions = Runtime::new(&config.data_dir.join("components"), Allocation::Pooling)
         .context("starting the extension runtime")?;
+    // Stores written before the marketplace's connector index get it now.
+    let indexed = crate::marketplace::rebuild_index(&db).context("indexing the connectors")?;
+    if indexed > 0 {
+        tracing::info!(indexed, "indexed the connectors of the marketplace");
+    }
     let state = AppState::new(db, secrets, config.rate_limit, extensions);
+    // Local copies of files in transit; what a crash left there is garbage.
+    let temp = config.data_dir.join("tmp");
+    let _ = std::fs::remove_dir_all(&temp);
+    state.adaptors.set_temp_dir(temp);
     let token = if state.auth.has_accounts()? {
         None
     } else {

@@ -1,12 +1,16 @@
 //! Example connector app ("Example Records"): its installer, install steps, settings form,
-//! update and uninstall, all working through the platform API with the call's one-time token.
+//! update, edition change and uninstall, all working through the platform API with the call's
+//! one-time token.
 //!
 //! Build (in `examples/`): `cargo build --target wasm32-wasip2 --release`, which writes
 //! `target/wasm32-wasip2/release/example_connector.wasm`. Run it: upload that file to a stack
 //! (`PUT /v1/stacks/{_id}/component`, `Content-Type: application/wasm`), point a connector at it
 //! (`"_stackId"`, `"installerFunction": "install"`, …) and call `POST /v1/stacks/{_id}/invoke`
 //! with `options._connectorId` and `options._integrationId` — see
-//! `examples/connector/README.md`.
+//! `examples/connector/README.md`. Published in the marketplace, the platform makes these calls
+//! itself: `POST /v1/connectors/{_id}/install`, `POST /v1/integrations/{_id}/install/{step}`,
+//! `GET /v1/integrations/{_id}/settings/form`, `PUT /v1/integrations/{_id}/settings`, … (see the
+//! README's "In the marketplace").
 //!
 //! Code running for a connector gets a token that reaches only the account's resources tagged
 //! with that connector; what it creates is tagged with the connector by the platform. This
@@ -21,13 +25,19 @@
 //! | `formInit` | `settingsForm` | the settings page: one section per group of `resource.settings` |
 //! | `persistSettings` | `saveSettings` | validates and normalizes `pending`, returns `{success, pending}` |
 //! | `update` | `update` | adds settings introduced since, bumps the integration's `version` |
+//! | `changeEdition` | `changeEdition` | records the license's new edition on the integration (`edition`) |
+//! | `refreshMetadata` | `refreshChoices` | the settings field asked for, with its current choices |
+//! | `getMappingMetadata` | `mappingMetadata` | per import of the integration: `externalId` is required and fixed |
 //! | `preUninstall` | `preUninstall` | moves the integration to mode `uninstall` and deletes its flows |
 //! | `uninstaller` | `uninstall` | deletes the flows, imports, exports and connections of the integration |
 
-use integrator_sdk::installer::{InstallerOptions, StepResult, UninstallOptions, UpdateOptions};
+use integrator_sdk::installer::{
+    ChangeEditionOptions, InstallerOptions, StepResult, UninstallOptions, UpdateOptions,
+};
 use integrator_sdk::platform::Platform;
 use integrator_sdk::settings::{
-    Field, Form, FormInitOptions, PersistSettingsOptions, PersistSettingsResponse, Section,
+    Field, Form, FormInitOptions, MappingMetadataOptions, PersistSettingsOptions,
+    PersistSettingsResponse, RefreshMetadataOptions, Section,
 };
 use integrator_sdk::{Common, Failure, Result, Value, json, log};
 
@@ -474,6 +484,8 @@ fn update(options: UpdateOptions) -> Result<()> {
     let mut doc = read_integration(&platform, integration)?;
     let from = doc["version"].as_str().map(str::to_owned);
     let to = next_version(from.as_deref());
+    // The platform marks the integration while its update runs (settings wait meanwhile).
+    let in_progress = doc["updateInProgress"].as_bool().unwrap_or(false);
     if !doc["settings"].is_object() {
         doc["settings"] = json!({});
     }
@@ -492,10 +504,59 @@ fn update(options: UpdateOptions) -> Result<()> {
     doc["version"] = json!(to);
     write_integration(&platform, integration, &doc)?;
     log::info(format!(
-        "integration {integration} updated from {} to {to}",
+        "integration {integration} updated from {} to {to} (updateInProgress: {in_progress})",
         from.as_deref().unwrap_or("no version")
     ));
     Ok(())
+}
+
+/// `changeEditionFunction`: records the license's new edition on the integration (`edition`),
+/// which is where the app would switch its edition's features on or off.
+fn change_edition(options: ChangeEditionOptions) -> Result<()> {
+    let integration = integration_id(&options.common)?;
+    let platform = options.common.platform();
+    let mut doc = read_integration(&platform, integration)?;
+    doc["edition"] = json!(options.to_edition);
+    write_integration(&platform, integration, &doc)?;
+    log::info(format!(
+        "integration {integration}: edition {} → {}",
+        options.from_edition.as_deref().unwrap_or("none"),
+        options.to_edition.as_deref().unwrap_or("none")
+    ));
+    Ok(())
+}
+
+/// `refreshMetadata`: the settings field in `opts` (by its `id`) with its current choices.
+fn refresh_choices(options: RefreshMetadataOptions) -> Result<Value> {
+    let id = options.opts["id"].as_str().unwrap_or_default();
+    let key = id.rsplit('.').next().unwrap_or(id);
+    if !CHOICES.iter().any(|(k, _)| *k == key) {
+        return Err(Failure::new(
+            "unknown_field",
+            format!("'{id}' is not a setting with choices"),
+        ));
+    }
+    let value = id
+        .split('.')
+        .try_fold(&options.common.settings, |at, part| at.get(part))
+        .cloned()
+        .unwrap_or(Value::Null);
+    Ok(serde_json::to_value(field(id, &value)).unwrap_or_default())
+}
+
+/// `getMappingMetadata`: for each import of the integration, `externalId` must stay mapped and
+/// cannot be edited (the app finds its records again by it).
+fn mapping_metadata(options: MappingMetadataOptions) -> Result<Value> {
+    let integration = integration_id(&options.common)?;
+    let platform = options.common.platform();
+    let mut metadata = serde_json::Map::new();
+    for import in tagged(&platform, "imports", integration)? {
+        metadata.insert(
+            import,
+            json!([{"requiredGenerateFields": ["externalId"], "nonEditableGenerateFields": ["externalId"]}]),
+        );
+    }
+    Ok(Value::Object(metadata))
 }
 
 /// The `_id`s of the `collection` resources tagged with `integration` that the token sees.
@@ -572,4 +633,7 @@ integrator_sdk::functions! {
     update: { "update" => update },
     pre_uninstall: { "preUninstall" => pre_uninstall },
     uninstaller: { "uninstall" => uninstall },
+    change_edition: { "changeEdition" => change_edition },
+    refresh_metadata: { "refreshChoices" => refresh_choices },
+    get_mapping_metadata: { "mappingMetadata" => mapping_metadata },
 }

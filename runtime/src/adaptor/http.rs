@@ -318,14 +318,14 @@ fn status_error(method: &str, uri: &str, response: &HttpResponse) -> AdaptorErro
         Some(Value::Array(errors)) => errors.first().cloned(),
         _ => b.get("message").is_some().then(|| b.clone()),
     });
-    let remote_code = first
+    let remote_code = first.as_ref().and_then(|e| match &e["code"] {
+        Value::String(c) if !c.is_empty() => Some(c.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    });
+    let remote_message = first
         .as_ref()
-        .and_then(|e| match &e["code"] {
-            Value::String(c) if !c.is_empty() => Some(c.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        });
-    let remote_message = first.as_ref().and_then(|e| e["message"].as_str().map(str::to_owned));
+        .and_then(|e| e["message"].as_str().map(str::to_owned));
     let message = match remote_message {
         Some(m) => format!(
             "{} {} answered {}: {m}",

@@ -333,13 +333,24 @@ async fn connections_proxy(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let connection = connection_for(&state, &principal, &id).await?;
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if matches!(connection["type"].as_str(), Some("ftp" | "s3")) {
+        let Some(path) = header("integrator-relative-uri") else {
+            return Err(ApiError::invalid_field(
+                "missing_header",
+                "the Integrator-Relative-URI header names the file or directory",
+                "Integrator-Relative-URI",
+            ));
+        };
+        let method = header("integrator-method").unwrap_or("GET").to_uppercase();
+        return file_proxy(&state, &connection, &method, path, body).await;
+    }
     if !matches!(connection["type"].as_str(), Some("http" | "rest")) {
         return Err(ApiError::not_implemented(&format!(
             "the proxy of '{}' connections",
             connection["type"].as_str().unwrap_or_default()
         )));
     }
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let Some(uri) = header("integrator-relative-uri") else {
         return Err(ApiError::invalid_field(
             "missing_header",
@@ -369,4 +380,68 @@ async fn connections_proxy(
         answer.headers_mut().insert(header::CONTENT_TYPE, ct);
     }
     Ok(answer)
+}
+
+/// The proxy of a file connection: `GET` a directory (path ending in `/`) lists it, `GET` a
+/// file returns its bytes, `PUT`/`POST` writes the body to the file, `DELETE` removes it.
+async fn file_proxy(
+    state: &AppState,
+    connection: &Value,
+    method: &str,
+    path: &str,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    use crate::adaptor::files::{FileClient, temp_file};
+    let mut client = FileClient::connect(connection)
+        .await
+        .map_err(|e| adaptor_error(&e))?;
+    let temp_dir = state.adaptors.temp_dir();
+    let local_error = |e: std::io::Error| ApiError::internal(format!("local file: {e}"));
+    match method {
+        "GET" if path.is_empty() || path.ends_with('/') => {
+            let files = client.list(path).await.map_err(|e| adaptor_error(&e))?;
+            let listing: Vec<Value> = files
+                .into_iter()
+                .map(|f| json!({"name": f.name, "size": f.size}))
+                .collect();
+            Ok(json_response(StatusCode::OK, &json!(listing)))
+        }
+        "GET" => {
+            let local = temp_file(&temp_dir).map_err(|e| adaptor_error(&e))?;
+            client
+                .download(path, local.path())
+                .await
+                .map_err(|e| adaptor_error(&e))?;
+            let bytes = tokio::fs::read(local.path()).await.map_err(local_error)?;
+            let mut answer = (StatusCode::OK, bytes).into_response();
+            answer.headers_mut().insert(
+                header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/octet-stream"),
+            );
+            Ok(answer)
+        }
+        "PUT" | "POST" => {
+            let local = temp_file(&temp_dir).map_err(|e| adaptor_error(&e))?;
+            tokio::fs::write(local.path(), &body)
+                .await
+                .map_err(local_error)?;
+            client
+                .upload(local.path(), path)
+                .await
+                .map_err(|e| adaptor_error(&e))?;
+            Ok(json_response(
+                StatusCode::OK,
+                &json!({"path": path, "size": body.len()}),
+            ))
+        }
+        "DELETE" => {
+            client.delete(path).await.map_err(|e| adaptor_error(&e))?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        other => Err(ApiError::invalid_field(
+            "invalid_value",
+            format!("Integrator-Method {other} is not one of GET, PUT, POST, DELETE for files"),
+            "Integrator-Method",
+        )),
+    }
 }

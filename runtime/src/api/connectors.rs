@@ -1,16 +1,18 @@
-//! Connector routes beyond plain CRUD: licenses, install base, update push.
+//! Connector routes beyond plain CRUD, for the publisher: licenses, install base, update push.
+//! (The installing side — listing, install, steps, settings, uninstall — is in
+//! [`super::marketplace`].)
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::MethodFilter;
 use serde_json::{Value, json};
 
+use super::marketplace::OptionalJson;
 use super::resources::{self, load, present};
 use super::{ApiError, ApiResult, Id, JsonBody, Op, Routes, json_response};
-use crate::AppState;
 use crate::auth::Principal;
 use crate::model::{CONNECTORS, INTEGRATIONS, LICENSES};
-use crate::util;
+use crate::{AppState, marketplace, util};
 
 /// Routes of this module.
 pub fn routes() -> Routes {
@@ -33,9 +35,10 @@ pub fn routes() -> Routes {
             Op::new(
                 "connectors",
                 200,
-                "Push an update to {\"_integrationIds\":[...]}",
+                "Push an update to installs {\"_integrationIds\":[...]} (all when absent); one outcome per install",
             )
-            .returns_any(),
+            .body("UpdatePush")
+            .returns_list("UpdateOutcome"),
         )
         .add(
             MethodFilter::GET,
@@ -65,20 +68,28 @@ pub fn routes() -> Routes {
             MethodFilter::PUT,
             "/connectors/{id}/licenses/{licenseId}",
             licenses_replace,
-            Op::new("connectors", 200, "Replace a license")
-                .body("License")
-                .returns("License"),
+            Op::new(
+                "connectors",
+                200,
+                "Replace a license (a new opts.edition of a license in use runs changeEditionFunction)",
+            )
+            .body("License")
+            .returns("License"),
         )
         .add(
             MethodFilter::DELETE,
             "/connectors/{id}/licenses/{licenseId}",
             licenses_delete,
-            Op::new("connectors", 204, "Delete a license"),
+            Op::new(
+                "connectors",
+                204,
+                "Delete a license (409 while an install uses it)",
+            ),
         )
 }
 
 fn collection(connector: &str) -> String {
-    format!("licenses:{connector}")
+    marketplace::licenses_of(connector)
 }
 
 /// The two ids of a license route; a malformed one names nothing (404).
@@ -105,8 +116,15 @@ fn license_ids(
 }
 
 /// Accept `email` at the top level (as api.md's POST does) or as `user.email`; check that an
-/// account has it (422 `invalid_user` otherwise) and fix the server's fields.
-fn license_body(state: &AppState, connector: &str, mut body: Value) -> ApiResult<Value> {
+/// account has it (422 `invalid_user` otherwise) and fix the server's fields: `user._id` and
+/// `user.name` are the platform's (kept from `old`, the license replaced, if any), and the
+/// account of a license in use cannot change.
+fn license_body(
+    state: &AppState,
+    connector: &str,
+    mut body: Value,
+    old: Option<&Value>,
+) -> ApiResult<Value> {
     let Some(fields) = body.as_object_mut() else {
         return Err(ApiError::invalid_field(
             "invalid_type",
@@ -122,6 +140,32 @@ fn license_body(state: &AppState, connector: &str, mut body: Value) -> ApiResult
         fields.insert("user".into(), user);
     }
     fields.insert("_connectorId".into(), Value::String(connector.to_owned()));
+    if let Some(user) = fields.get_mut("user").and_then(Value::as_object_mut) {
+        user.remove("_id");
+        user.remove("name");
+        for f in ["_id", "name"] {
+            if let Some(value) = old.and_then(|o| o["user"].get(f)).filter(|v| !v.is_null()) {
+                user.insert(f.into(), value.clone());
+            }
+        }
+    }
+    if let Some(old) = old
+        && old["_integrationId"].is_string()
+        && let (Some(was), Some(now)) = (
+            old["user"]["email"].as_str(),
+            body["user"]["email"].as_str(),
+        )
+        && !was.eq_ignore_ascii_case(now)
+    {
+        return Err(ApiError::invalid_field(
+            "invalid_value",
+            format!(
+                "the license is in use by integration '{}' of {was}: its email cannot change until it is uninstalled",
+                old["_integrationId"].as_str().unwrap_or_default()
+            ),
+            "user.email",
+        ));
+    }
     let email = body["user"]["email"].as_str();
     match email {
         None => Err(ApiError::invalid_field(
@@ -160,7 +204,7 @@ async fn licenses_create(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     load(&state.db, &principal, &CONNECTORS, CONNECTORS.name, &id)?;
-    let body = license_body(&state, &id, body)?;
+    let body = license_body(&state, &id, body, None)?;
     let doc = resources::create(&state, &principal, &LICENSES, &collection(&id), body).await?;
     Ok(json_response(StatusCode::CREATED, &present(doc)))
 }
@@ -188,7 +232,28 @@ async fn licenses_replace(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let (connector, license) = license_ids(&state, &principal, ids)?;
-    let body = license_body(&state, &connector, body)?;
+    let connector_doc = load(
+        &state.db,
+        &principal,
+        &CONNECTORS,
+        CONNECTORS.name,
+        &connector,
+    )?;
+    let old = load(
+        &state.db,
+        &principal,
+        &LICENSES,
+        &collection(&connector),
+        &license,
+    )?;
+    let body = license_body(&state, &connector, body, Some(&old))?;
+    // Every problem first: the connector's changeEditionFunction runs only for a change that
+    // will be stored.
+    let problems = LICENSES.problems(&body, &[]);
+    if !problems.is_empty() {
+        return Err(ApiError::invalid(problems));
+    }
+    marketplace::lifecycle::change_edition(&state, &connector, &connector_doc, &old, &body).await?;
     let doc = resources::replace(
         &state,
         &principal,
@@ -207,6 +272,21 @@ async fn licenses_delete(
     Path(ids): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let (connector, license) = license_ids(&state, &principal, ids)?;
+    let doc = load(
+        &state.db,
+        &principal,
+        &LICENSES,
+        &collection(&connector),
+        &license,
+    )?;
+    if let Some(integration) = doc["_integrationId"].as_str() {
+        return Err(ApiError::conflict(
+            "license_in_use",
+            format!(
+                "license '{license}' is in use by integration '{integration}': it can be deleted once that is uninstalled (to stop it, set expires instead)"
+            ),
+        ));
+    }
     resources::delete(
         &state,
         &principal,
@@ -225,6 +305,8 @@ async fn install_base(
 ) -> ApiResult {
     load(&state.db, &principal, &CONNECTORS, CONNECTORS.name, &id)?;
     let mut installs = Vec::new();
+    // Every integration of the connector, in any account: installs from the marketplace (with
+    // their `_licenseId`) and the publisher's own, made while developing the connector.
     for referrer in state.db.referrers(&id)? {
         if referrer.kind != INTEGRATIONS.name {
             continue;
@@ -232,6 +314,7 @@ async fn install_base(
         let Some(integration) = state
             .db
             .get(&referrer.account, &referrer.kind, &referrer.id)?
+            .filter(|doc| doc["_connectorId"].as_str() == Some(id.as_str()))
         else {
             continue;
         };
@@ -239,14 +322,18 @@ async fn install_base(
             .auth
             .account(&referrer.account)?
             .and_then(|a| a["email"].as_str().map(str::to_owned));
-        installs.push(json!({
+        let mut entry = json!({
             "_integrationId": referrer.id,
             "email": email,
             "name": integration["name"],
             "version": integration["version"],
             "mode": integration["mode"],
             "updateInProgress": integration["updateInProgress"].as_bool().unwrap_or(false),
-        }));
+        });
+        if let Some(license) = integration["_licenseId"].as_str() {
+            entry["_licenseId"] = json!(license);
+        }
+        installs.push(entry);
     }
     Ok(json_response(StatusCode::OK, &Value::Array(installs)))
 }
@@ -255,7 +342,9 @@ async fn connectors_update(
     State(state): State<AppState>,
     principal: Principal,
     Id(id): Id,
-) -> ApiResult<()> {
+    body: OptionalJson,
+) -> ApiResult {
     load(&state.db, &principal, &CONNECTORS, CONNECTORS.name, &id)?;
-    Err(ApiError::not_implemented("pushing connector updates"))
+    let outcomes = marketplace::lifecycle::push_update(&state, &id, &body.0).await?;
+    Ok(json_response(StatusCode::OK, &Value::Array(outcomes)))
 }

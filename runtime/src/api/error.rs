@@ -105,6 +105,11 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// The problems the error reports.
+    pub fn errors(&self) -> &[Problem] {
+        &self.errors
+    }
 }
 
 impl From<StoreError> for ApiError {
@@ -147,7 +152,8 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response {
 #[derive(Debug)]
 pub struct JsonBody(pub Value);
 
-fn is_json_content_type(value: &str) -> bool {
+/// Whether `value` (a Content-Type) names JSON.
+pub(crate) fn is_json_content_type(value: &str) -> bool {
     let essence = value
         .split(';')
         .next()

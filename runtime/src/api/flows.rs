@@ -194,15 +194,39 @@ pub async fn import_all(
     records: &[Value],
 ) -> ApiResult {
     let context = json!({"currentExportDateTime": crate::util::now()});
+    // A file import writes one file for the call, unless it asks for one per page.
+    let writer = match connection["type"].as_str() {
+        Some("ftp" | "s3") if import["file"]["skipAggregation"].as_bool() != Some(true) => Some(
+            adaptor::files::FileWriter::new(connection, import, &ctx.state.adaptors.temp_dir())
+                .map_err(|e| adaptor_error(&e))?,
+        ),
+        _ => None,
+    };
     let step = ImportStep {
         import,
         mapping,
         connection,
         context: &context,
+        sink: writer.as_ref(),
     };
     let mut results = Vec::with_capacity(records.len());
     for page in records.chunks(crate::flow::runner::DEFAULT_PAGE_SIZE) {
         results.extend(steps::import_page(ctx, &step, page).await);
+    }
+    if let Some(writer) = &writer {
+        match writer.upload(&context).await {
+            Ok(path) => {
+                for r in results.iter_mut().filter(|r| r.is_success()) {
+                    r.json = Some(json!({"fileName": path}));
+                }
+            }
+            Err(e) => {
+                let failed = steps::adaptor_failure(connection, &e);
+                for r in results.iter_mut().filter(|r| r.is_success()) {
+                    *r = failed.clone();
+                }
+            }
+        }
     }
     Ok(json_response(StatusCode::OK, &json!(results)))
 }

@@ -14,7 +14,7 @@ use crate::model::check::{self, Problem};
 use crate::model::{self, Kind};
 use crate::secrets::{self, MASK};
 use crate::store::{Batch, Db, Reference};
-use crate::{AppState, util};
+use crate::{AppState, marketplace, util};
 
 /// Fields only the server writes.
 const SERVER_FIELDS: &[&str] = &["_id", "createdAt", "lastModified"];
@@ -187,6 +187,8 @@ pub fn prepare(
                 fields.insert((*f).to_owned(), value.clone());
             }
         }
+        // What a connector manages in an installing account keeps its tags and install state.
+        marketplace::keep_managed_fields(&state.db, principal, kind, old, &mut fields)?;
     }
     let mut doc = Value::Object(fields);
     if let Some(path) = secrets::find_envelope_key(&doc, "") {
@@ -229,13 +231,28 @@ pub fn prepare(
         }
     }
     let refs = (kind.references)(&doc);
+    // The connector whose code wrote (or writes) the document: its hooks and wrappers may run
+    // on that connector's stack.
+    let connector_of_doc = principal.connector().or_else(|| {
+        old.and_then(|o| o["_connectorId"].as_str())
+            .filter(|c| doc["_connectorId"].as_str() == Some(*c))
+    });
     for r in &refs {
         let Some(target) = model::kind(r.kind) else {
             continue;
         };
-        // Connector code's own connector lives in the publisher's account.
-        let own_connector = r.kind == "connectors" && principal.connector() == Some(r.id.as_str());
+        // Connector code's own connector (and its stack) live in the publisher's account; a
+        // connector-managed document keeps the connector it was written with.
+        let own_connector = r.kind == "connectors"
+            && (principal.connector() == Some(r.id.as_str())
+                || old.is_some_and(|o| o["_connectorId"].as_str() == Some(r.id.as_str())));
+        let own_stack = r.kind == "stacks"
+            && match connector_of_doc {
+                Some(connector) => marketplace::is_connector_stack(&state.db, connector, &r.id)?,
+                None => false,
+            };
         let visible = own_connector
+            || own_stack
             || state
                 .db
                 .get(account, r.kind, &r.id)?
@@ -283,6 +300,9 @@ pub async fn create(
         stamp(&mut doc, &id, &now, &now);
         let mut batch = Batch::default();
         Db::put_doc(&mut batch, account, collection, &id, &doc, &[], &refs);
+        if kind.name == model::CONNECTORS.name {
+            marketplace::index_connector(&mut batch, account, &id);
+        }
         state.db.write(batch)?;
         doc
     };
@@ -329,6 +349,7 @@ pub async fn delete(
     {
         let _guard = state.db.lock();
         let doc = load(&state.db, principal, kind, collection, id)?;
+        marketplace::refuse_managed(&state.db, principal, kind, &doc, "delete")?;
         let referrers: Vec<Problem> = state
             .db
             .referrers(id)?
@@ -361,6 +382,9 @@ pub async fn delete(
         state
             .db
             .state_clear(&mut batch, account, &format!("{}:{id}", kind.name))?;
+        if kind.name == model::CONNECTORS.name {
+            marketplace::unindex_connector(&mut batch, id);
+        }
         for (sub, sub_kind) in sub_collections(kind, id) {
             for child in state.db.list(account, &sub)? {
                 if let Some(child_id) = child["_id"].as_str() {
@@ -391,6 +415,7 @@ async fn clone(state: &AppState, principal: &Principal, kind: &Kind, id: &str) -
     let doc = {
         let _guard = state.db.lock();
         let mut doc = load(&state.db, principal, kind, kind.name, id)?;
+        marketplace::refuse_managed(&state.db, principal, kind, &doc, "clone")?;
         let name = doc["name"].as_str().unwrap_or(kind.singular).to_owned();
         doc["name"] = Value::String(format!("Clone - {name}"));
         let now = util::now();

@@ -124,7 +124,17 @@ pub async fn call(
             });
         return (result, Vec::new());
     }
-    let stack = match state.db.get(&request.account, "stacks", &request.stack_id) {
+    // A connector's code runs for the installing account but lives on the connector's stack,
+    // in the publisher's account.
+    let stack = match state
+        .db
+        .get(&request.account, "stacks", &request.stack_id)
+        .and_then(|stack| match (stack, &request.connector) {
+            (None, Some(connector)) => {
+                crate::marketplace::connector_stack(&state.db, connector, &request.stack_id)
+            }
+            (stack, _) => Ok(stack),
+        }) {
         Ok(Some(stack)) => stack,
         Ok(None) => return (Err(CallError::StackNotFound(request.stack_id)), Vec::new()),
         Err(e) => {

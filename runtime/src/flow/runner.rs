@@ -12,7 +12,7 @@ use super::mapping::Mapping;
 use super::steps::{self, ImportStep};
 use super::template::Template;
 use crate::AppState;
-use crate::adaptor::{self, AdaptorError, Call, ErrorItem, Exporter, RecordResult};
+use crate::adaptor::{self, AdaptorError, Call, ErrorItem, Exporter, RecordResult, files};
 use crate::extension::FunctionKind;
 use crate::store::{Batch, Db};
 use crate::util;
@@ -43,6 +43,8 @@ struct Processor {
     response_mapping: Option<Mapping>,
     /// The child job that counts this processor's records.
     job: String,
+    /// The run's one file, for file imports that aggregate (`file.skipAggregation` not true).
+    writer: Option<files::FileWriter>,
 }
 
 /// A record on its way through the processors.
@@ -94,6 +96,9 @@ async fn run_inner(state: &AppState, account: &str, job_id: &str) -> anyhow::Res
             "flow '{flow_id}' no longer exists"
         ))));
     };
+    if let Err(message) = crate::marketplace::check_license(state, account, &flow) {
+        return Ok(Some(Stop::Failed(message)));
+    }
     let (generators, processor_entries) = plan(&flow);
     let integration = flow["_integrationId"].as_str().map(str::to_owned);
     let settings = match &integration {
@@ -128,15 +133,23 @@ async fn run_inner(state: &AppState, account: &str, job_id: &str) -> anyhow::Res
     };
     runner.resolve_processors(&processor_entries)?;
 
-    if let Some(original) = job["_retryOfJobId"].as_str() {
-        return runner.retry(original).await;
-    }
-    for export_id in generators {
-        if let Some(stop) = runner.generate(&export_id).await? {
-            return Ok(Some(stop));
+    let outcome = match job["_retryOfJobId"].as_str() {
+        Some(original) => runner.retry(original).await?,
+        None => {
+            let mut outcome = None;
+            for export_id in generators {
+                outcome = runner.generate(&export_id).await?;
+                if outcome.is_some() {
+                    break;
+                }
+            }
+            outcome
         }
-    }
-    Ok(None)
+    };
+    // Records already counted as imported are in the aggregated files: deliver them even when
+    // the run stops early.
+    runner.finish_files().await?;
+    Ok(outcome)
 }
 
 /// The flow's page generators (export ids) and page processor entries; a simple flow is one
@@ -213,6 +226,19 @@ impl Runner {
                 }),
             );
             job::put(&mut batch, &self.account, &child);
+            let aggregates = is_import
+                && resource["file"]["skipAggregation"].as_bool() != Some(true)
+                && matches!(&connection, Ok(c) if matches!(c["type"].as_str(), Some("ftp" | "s3")));
+            let (connection, writer) = match connection {
+                Ok(c) if aggregates => {
+                    let temp = self.state.adaptors.temp_dir();
+                    match files::FileWriter::new(&c, &resource, &temp) {
+                        Ok(w) => (Ok(c), Some(w)),
+                        Err(e) => (Err(e), None),
+                    }
+                }
+                other => (other, None),
+            };
             self.processors.push(Processor {
                 entry: entry.clone(),
                 resource,
@@ -221,6 +247,7 @@ impl Runner {
                 mapping,
                 response_mapping,
                 job: child["_id"].as_str().unwrap_or_default().to_owned(),
+                writer,
             });
         }
         self.db().write(batch)?;
@@ -320,7 +347,7 @@ impl Runner {
             _ => usize::MAX,
         };
         let (tx, mut rx) =
-            mpsc::channel::<Result<Vec<Value>, adaptor::AdaptorError>>(PAGES_IN_FLIGHT);
+            mpsc::channel::<Result<ExportPage, adaptor::AdaptorError>>(PAGES_IN_FLIGHT);
         let producer = {
             let state = self.state.clone();
             let account = self.account.clone();
@@ -342,9 +369,15 @@ impl Runner {
         let mut page_index = 0;
         let mut stop = None;
         let times = self.context.clone();
+        let after_export = files::AfterExport::of(&once_connection, &export);
+        let mut file_client: Option<files::FileClient> = None;
         while let Some(page) = rx.recv().await {
-            let records = match page {
-                Ok(records) => records,
+            let ExportPage {
+                records,
+                errors: read_errors,
+                completed,
+            } = match page {
+                Ok(page) => page,
                 Err(e) => {
                     // Recorded once, on the flow job, when the run ends failed.
                     stop = Some(Stop::Failed(format!(
@@ -404,8 +437,28 @@ impl Runner {
             } else {
                 Vec::new()
             };
+            for error in read_errors {
+                self.record_error(&export_job_id, error, None);
+            }
             self.process(slots, 0).await;
             self.count(&export_job_id, |c| c.pages_processed += 1);
+            // Only now that every record of these files went through are they removed or moved.
+            for path in completed {
+                if let Err(e) = self
+                    .after_export(&after_export, &mut file_client, &once_connection, &path)
+                    .await
+                {
+                    let error = ErrorItem {
+                        code: e.code,
+                        message: format!(
+                            "{path} was read but could not be removed or moved: {}",
+                            e.message
+                        ),
+                        source: Some("file".into()),
+                    };
+                    self.record_error(&export_job_id, error, None);
+                }
+            }
             if !exported.is_empty() {
                 self.mark_once(&export, &once_connection, &exported, &export_job_id)
                     .await;
@@ -648,6 +701,7 @@ impl Runner {
                 mapping,
                 connection,
                 context: &self.context,
+                sink: p.writer.as_ref(),
             };
             steps::import_page(&call, &step, &records).await
         } else {
@@ -736,6 +790,77 @@ impl Runner {
                 self.record_error(job, error, None);
             }
         }
+    }
+
+    /// Upload each aggregated file import's file and call its postAggregate hook.
+    async fn finish_files(&mut self) -> anyhow::Result<()> {
+        for index in 0..self.processors.len() {
+            let Some(writer) = self.processors[index].writer.as_ref() else {
+                continue;
+            };
+            if writer.records() == 0 {
+                continue;
+            }
+            let uploaded = writer.upload(&self.context).await;
+            let data = match &uploaded {
+                Ok(path) => json!({"success": true, "_json": {"fileName": path}}),
+                Err(e) => {
+                    json!({"success": false, "code": e.code, "message": e.message, "source": "file"})
+                }
+            };
+            let job = self.processors[index].job.clone();
+            if let Err(e) = &uploaded {
+                let error = ErrorItem {
+                    code: e.code.clone(),
+                    message: format!("uploading the aggregated file failed: {}", e.message),
+                    source: Some("file".into()),
+                };
+                self.record_error(&job, error, None);
+            }
+            let resource = self.processors[index].resource.clone();
+            if let Some(hook) = steps::hook_ref(&resource, "postAggregate") {
+                let options = json!({
+                    "postAggregateData": data,
+                    "_importId": resource["_id"],
+                    "_connectionId": resource["_connectionId"],
+                });
+                let call = Call {
+                    state: &self.state,
+                    account: &self.account,
+                    flow: self.flow["_id"].as_str(),
+                    integration: self.flow["_integrationId"].as_str(),
+                    connector: resource["_connectorId"]
+                        .as_str()
+                        .or(self.connector.as_deref()),
+                };
+                if let Err(e) =
+                    steps::call_hook(&call, hook, FunctionKind::PostAggregate, options).await
+                {
+                    let error = steps::hook_error(FunctionKind::PostAggregate, hook, &e);
+                    self.record_error(&job, error, None);
+                }
+            }
+        }
+        self.checkpoint()?;
+        Ok(())
+    }
+
+    /// Delete or move an exported file whose records all went through.
+    async fn after_export(
+        &self,
+        policy: &files::AfterExport,
+        client: &mut Option<files::FileClient>,
+        connection: &Value,
+        path: &str,
+    ) -> Result<(), AdaptorError> {
+        if *policy == files::AfterExport::Leave {
+            return Ok(());
+        }
+        if client.is_none() {
+            *client = Some(files::FileClient::connect(connection).await?);
+        }
+        let client = client.as_mut().expect("connected just above");
+        policy.apply(client, path).await
     }
 
     fn finish_child(&self, id: &str, status: &str) -> anyhow::Result<()> {
@@ -837,7 +962,11 @@ fn resolve_originals(
             continue;
         }
         let jobs = [error["_jobId"].as_str(), Some(flow_job)];
-        for id in jobs.into_iter().flatten().collect::<std::collections::BTreeSet<_>>() {
+        for id in jobs
+            .into_iter()
+            .flatten()
+            .collect::<std::collections::BTreeSet<_>>()
+        {
             let delta = deltas.entry(id.to_owned()).or_default();
             delta.success += 1;
             delta.error -= 1;
@@ -875,7 +1004,7 @@ async fn produce(
     context: Value,
     page_size: usize,
     limit: usize,
-    tx: mpsc::Sender<Result<Vec<Value>, adaptor::AdaptorError>>,
+    tx: mpsc::Sender<Result<ExportPage, adaptor::AdaptorError>>,
 ) {
     let mut exporter = match Exporter::new(ctx, connection, export, context, None) {
         Ok(e) => e,
@@ -884,11 +1013,15 @@ async fn produce(
             return;
         }
     };
-    let mut page = Vec::with_capacity(page_size);
+    let mut page = ExportPage::with_capacity(page_size);
     let mut bytes = 0;
     let mut sent = 0usize;
     loop {
-        let records = match exporter.next_page(ctx).await {
+        let result = exporter.next_page(ctx).await;
+        // Errors and finished files ride on the page that holds the records read with them.
+        page.errors.extend(exporter.take_errors());
+        page.completed.extend(exporter.take_completed());
+        let records = match result {
             Ok(Some(records)) => records,
             Ok(None) => break,
             Err(e) => {
@@ -904,11 +1037,11 @@ async fn produce(
                 break;
             }
             bytes += json_size(&record);
-            page.push(record);
+            page.records.push(record);
             sent += 1;
-            if page.len() >= page_size || bytes >= MAX_PAGE_BYTES {
+            if page.records.len() >= page_size || bytes >= MAX_PAGE_BYTES {
                 bytes = 0;
-                let full = std::mem::replace(&mut page, Vec::with_capacity(page_size));
+                let full = std::mem::replace(&mut page, ExportPage::with_capacity(page_size));
                 if tx.send(Ok(full)).await.is_err() {
                     return;
                 }
@@ -920,6 +1053,29 @@ async fn produce(
     }
     if !page.is_empty() {
         let _ = tx.send(Ok(page)).await;
+    }
+}
+
+/// A page on its way from the export to the processors.
+#[derive(Default)]
+struct ExportPage {
+    records: Vec<Value>,
+    /// Errors found while reading these records (malformed lines of a file).
+    errors: Vec<ErrorItem>,
+    /// Files whose last records are in this page.
+    completed: Vec<String>,
+}
+
+impl ExportPage {
+    fn with_capacity(n: usize) -> Self {
+        Self {
+            records: Vec::with_capacity(n),
+            ..Self::default()
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.records.is_empty() && self.errors.is_empty() && self.completed.is_empty()
     }
 }
 

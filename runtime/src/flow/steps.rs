@@ -211,6 +211,9 @@ pub struct ImportStep<'a> {
     pub connection: &'a Value,
     /// The template context (times, settings).
     pub context: &'a Value,
+    /// Where an aggregating file import appends its records (uploaded when the run ends)
+    /// instead of submitting each page.
+    pub sink: Option<&'a crate::adaptor::files::FileWriter>,
 }
 
 /// Run one page through an import: preMap → mapping → postMap → submit → postSubmit. Returns
@@ -274,23 +277,31 @@ pub async fn import_page(
     if slots.is_empty() {
         return finish(outcomes);
     }
-    let mut responses =
-        match adaptor::import(ctx, step.connection, import, &data, &mapped, step.context).await {
-            Ok(r) if r.len() == slots.len() => r,
-            Ok(r) => {
-                let error = ErrorItem {
-                    code: "invalid_output".into(),
-                    message: format!(
-                        "the import returned {} results for {} records",
-                        r.len(),
-                        slots.len()
-                    ),
-                    source: Some("import".into()),
-                };
-                vec![RecordResult::failure(422, error); slots.len()]
-            }
-            Err(e) => vec![adaptor_failure(step.connection, &e); slots.len()],
-        };
+    let submitted = match step.sink {
+        Some(sink) => sink.write(&mapped).map(|()| {
+            mapped
+                .iter()
+                .map(|_| RecordResult::success(None, None))
+                .collect()
+        }),
+        None => adaptor::import(ctx, step.connection, import, &data, &mapped, step.context).await,
+    };
+    let mut responses = match submitted {
+        Ok(r) if r.len() == slots.len() => r,
+        Ok(r) => {
+            let error = ErrorItem {
+                code: "invalid_output".into(),
+                message: format!(
+                    "the import returned {} results for {} records",
+                    r.len(),
+                    slots.len()
+                ),
+                source: Some("import".into()),
+            };
+            vec![RecordResult::failure(422, error); slots.len()]
+        }
+        Err(e) => vec![adaptor_failure(step.connection, &e); slots.len()],
+    };
 
     if let Some(hook) = hook_ref(import, "postSubmit") {
         let mut options = ids.clone();

@@ -9,14 +9,14 @@ use crate::flow::schedule;
 use crate::util;
 
 /// One problem with a request, as the API reports it in `errors`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Problem {
     /// Machine-readable code, e.g. `missing_field`, `invalid_reference`.
     pub code: String,
     /// Human-readable explanation.
     pub message: String,
     /// Path of the field at fault, when there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
 }
 

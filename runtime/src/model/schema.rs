@@ -1003,6 +1003,15 @@ pub struct InstallStep {
     /// Page where the user completes the step.
     #[serde(rename = "installURL", skip_serializing_if = "Option::is_none")]
     pub install_url: Option<String>,
+    /// Why the step's function failed the last time it ran (set by the platform; removed when
+    /// the step succeeds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(read_only)]
+    pub error: Option<Problem>,
+    /// Whether the step's `uninstallerFunction` ran (set by the platform during an uninstall).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(read_only)]
+    pub uninstalled: Option<bool>,
     /// Fields the server does not know, kept unchanged.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -1023,6 +1032,11 @@ pub struct Integration {
     #[serde(rename = "_connectorId", skip_serializing_if = "Option::is_none")]
     #[schema(pattern = "^[0-9a-f]{24}$")]
     pub connector_id: Option<String>,
+    /// The license an install from the marketplace holds (in the publisher's account), set by
+    /// the platform.
+    #[serde(rename = "_licenseId", skip_serializing_if = "Option::is_none")]
+    #[schema(read_only, pattern = "^[0-9a-f]{24}$")]
+    pub license_id: Option<String>,
     /// Where the installation stands (connector integrations only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<IntegrationMode>,
@@ -1107,9 +1121,21 @@ pub struct Connector {
     /// Function run for installs started outside the platform.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_installer_function: Option<String>,
-    /// Function run when a license's edition changes.
+    /// Function run when a license's edition (`opts.edition`) changes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change_edition_function: Option<String>,
+    /// `formInit` function building an install's settings form.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form_init_function: Option<String>,
+    /// `persistSettings` function checking settings before they are saved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persist_settings_function: Option<String>,
+    /// `refreshMetadata` function refreshing a settings field's choices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_metadata_function: Option<String>,
+    /// `getMappingMetadata` function telling which mappings are required or fixed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub get_mapping_metadata_function: Option<String>,
     /// iClients of the connector by name, copied into each install.
     #[serde(rename = "_iClientIdMap", skip_serializing_if = "Option::is_none")]
     pub iclient_id_map: Option<Map<String, Value>>,
@@ -1167,9 +1193,10 @@ pub struct License {
     /// Licensed options, e.g. the edition.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opts: Option<Map<String, Value>>,
-    /// The integration installed with this license.
+    /// The integration installed with this license (in the installing account), set by the
+    /// platform on install and removed on uninstall.
     #[serde(rename = "_integrationId", skip_serializing_if = "Option::is_none")]
-    #[schema(pattern = "^[0-9a-f]{24}$")]
+    #[schema(read_only, pattern = "^[0-9a-f]{24}$")]
     pub integration_id: Option<String>,
     /// The connector licensed (the one of the route), set by the server.
     #[serde(rename = "_connectorId", skip_serializing_if = "Option::is_none")]
@@ -1196,6 +1223,11 @@ pub struct InstallBaseEntry {
     #[serde(rename = "_integrationId")]
     #[schema(pattern = "^[0-9a-f]{24}$")]
     pub integration_id: String,
+    /// The license the install holds (installs from the marketplace; absent for the publisher's
+    /// own integrations of the connector).
+    #[serde(rename = "_licenseId", skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[0-9a-f]{24}$")]
+    pub license_id: Option<String>,
     /// Email of the installing account.
     #[schema(required = true)]
     pub email: Option<String>,
@@ -1210,6 +1242,179 @@ pub struct InstallBaseEntry {
     pub mode: Option<IntegrationMode>,
     /// Whether an update is being applied.
     pub update_in_progress: bool,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The marketplace
+
+/// A published connector as every account sees it in the marketplace: its listing only (never
+/// its functions, stack or install base).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MarketplaceConnector {
+    /// Id of the connector (what `POST /v1/connectors/{_id}/install` takes).
+    #[serde(rename = "_id")]
+    #[schema(read_only, pattern = "^[0-9a-f]{24}$")]
+    pub id: String,
+    /// Name of the app.
+    pub name: String,
+    /// Description shown in the marketplace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Logo.
+    #[serde(rename = "imageURL", skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<String>,
+    /// Web site of the app.
+    #[serde(rename = "websiteURL", skip_serializing_if = "Option::is_none")]
+    pub website_url: Option<String>,
+    /// Support contact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact_email: Option<String>,
+    /// Short unique handle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handle: Option<String>,
+    /// Applications the app connects.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applications: Option<Vec<String>>,
+    /// Whether installs are managed by the connector (licensed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub managed: Option<bool>,
+    /// Always true here: only published connectors are listed.
+    pub published: bool,
+    /// When the connector was created (ISO-8601, UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(read_only, format = DateTime)]
+    pub created_at: Option<String>,
+    /// When the listing last changed (ISO-8601, UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(read_only, format = DateTime)]
+    pub last_modified: Option<String>,
+}
+
+/// `POST /v1/connectors/{_id}/install`: an optional name for the new integration (default: the
+/// connector's name). The body may be empty.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InstallRequest {
+    /// Name of the integration the install creates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// `POST /v1/integrations/{_id}/install/{stepIndex}`: what the user gives the step. The step's
+/// `installerFunction` receives `_connectionId` (connection steps) and `formSubmission` (form
+/// steps: the `formSubmission` field, else every other field of the body).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StepSubmission {
+    /// The connection a connection step is completed with.
+    #[serde(rename = "_connectionId", skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[0-9a-f]{24}$")]
+    pub connection_id: Option<String>,
+    /// What the user submitted on a form step.
+    #[serde(rename = "formSubmission", skip_serializing_if = "Option::is_none")]
+    pub form_submission: Option<Map<String, Value>>,
+    /// Other fields: the form submission when `formSubmission` is absent.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `PUT /v1/integrations/{_id}/settings`: the changed settings, by (dotted) key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SettingsUpdate {
+    /// Changed key/values (`{"general.pageSize": 50}`); the connector's `persistSettings`
+    /// checks them and what it returns is saved to the integration's `settings`.
+    pub pending: Map<String, Value>,
+}
+
+/// One field of a settings form (what `formInit` returns, what `refreshMetadata` refreshes).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsField {
+    /// Key under which the value is saved.
+    pub id: String,
+    /// `text`, `number`, `checkbox`, `select`, `multiselect` or `textarea`.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Label shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Current value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+    /// Choices of select fields.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options: Option<Vec<Value>>,
+    /// Whether a value is required.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required: Option<bool>,
+    /// Help shown next to the field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help_text: Option<String>,
+    /// Fields the server does not know, kept unchanged.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// One section of a settings form.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SettingsSection {
+    /// Section title.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Its fields.
+    pub fields: Vec<SettingsField>,
+    /// Fields the server does not know, kept unchanged.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `GET /v1/integrations/{_id}/settings/form`: the form the connector's `formInit` built.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SettingsForm {
+    /// The sections, in order.
+    #[serde(default)]
+    pub sections: Vec<SettingsSection>,
+    /// Fields the server does not know, kept unchanged.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// `PUT /v1/connectors/{_id}/update`: the installs to update.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct UpdatePush {
+    /// Integrations (installs of this connector, in any account); absent: every install.
+    #[serde(rename = "_integrationIds", skip_serializing_if = "Option::is_none")]
+    pub integration_ids: Option<Vec<String>>,
+}
+
+/// The outcome of an update push for one install.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateOutcome {
+    /// The install.
+    #[serde(rename = "_integrationId")]
+    pub integration_id: String,
+    /// Whether the `updateFunction` ran to its end.
+    pub success: bool,
+    /// The install's version afterwards (what the `updateFunction` set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Why the update failed (the function's error, or why it could not run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<Problem>>,
+    /// Log lines the `updateFunction` wrote.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logs: Option<Vec<LogLine>>,
+}
+
+/// `POST /v1/integrations/{_id}/uninstall`: what the uninstall removed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct UninstallResult {
+    /// The integration uninstalled (now deleted).
+    #[serde(rename = "_integrationId")]
+    pub integration_id: String,
+    /// Ids of the deleted documents, by collection (`integrations`, `flows`, `exports`,
+    /// `imports`, `connections`, `jobs`, …).
+    pub deleted: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1691,6 +1896,15 @@ pub fn components() -> Vec<(String, RefOr<Schema>)> {
     add::<Connector>(&mut all);
     add::<License>(&mut all);
     add::<InstallBaseEntry>(&mut all);
+    add::<MarketplaceConnector>(&mut all);
+    add::<InstallRequest>(&mut all);
+    add::<StepSubmission>(&mut all);
+    add::<SettingsUpdate>(&mut all);
+    add::<SettingsField>(&mut all);
+    add::<SettingsForm>(&mut all);
+    add::<UpdatePush>(&mut all);
+    add::<UpdateOutcome>(&mut all);
+    add::<UninstallResult>(&mut all);
     add::<IClient>(&mut all);
     add::<Template>(&mut all);
     add::<Stack>(&mut all);

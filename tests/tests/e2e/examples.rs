@@ -390,6 +390,9 @@ async fn connector_installs_configures_updates_and_uninstalls_through_the_platfo
             "uninstaller": ["uninstall"],
             "formInit": ["settingsForm"],
             "persistSettings": ["saveSettings"],
+            "changeEdition": ["changeEdition"],
+            "refreshMetadata": ["refreshChoices"],
+            "getMappingMetadata": ["mappingMetadata"],
         }),
         "{doc}"
     );

@@ -15,6 +15,7 @@ mod extensions;
 mod flows;
 mod isolation;
 mod jobs;
+mod marketplace;
 mod openapi;
 mod rate_limit;
 mod remote;

@@ -51,6 +51,24 @@ async fn the_openapi_document_is_served_without_a_token_and_covers_every_route_f
             "/v1/connectors/{id}/licenses/{licenseId}".into(),
             &["get", "put", "delete"],
         ),
+        ("/v1/connectors/{id}/install".into(), &["post"]),
+        ("/v1/marketplace/connectors".into(), &["get"]),
+        ("/v1/marketplace/connectors/{id}".into(), &["get"]),
+        (
+            "/v1/integrations/{id}/install/{stepIndex}".into(),
+            &["post"],
+        ),
+        ("/v1/integrations/{id}/settings".into(), &["put"]),
+        ("/v1/integrations/{id}/settings/form".into(), &["get"]),
+        (
+            "/v1/integrations/{id}/settings/refreshMetadata".into(),
+            &["post"],
+        ),
+        (
+            "/v1/integrations/{id}/settings/mappingMetadata".into(),
+            &["get"],
+        ),
+        ("/v1/integrations/{id}/uninstall".into(), &["post"]),
     ];
     for collection in crate::resources::COLLECTIONS {
         expected.push((format!("/v1/{collection}"), &["get", "post"]));

@@ -79,8 +79,6 @@ impl Default for Config {
 /// One request the remote received.
 #[derive(Debug, Clone)]
 pub struct Seen {
-    /// `GET`, `POST`, …
-    pub method: String,
     /// The path, e.g. `/secure/orders`.
     pub path: String,
     /// The query string as sent (empty when none).
@@ -381,7 +379,6 @@ async fn handle(
         .unwrap_or_else(|e| e.into_inner())
         .requests
         .push(Seen {
-            method: method.to_string(),
             path: path.clone(),
             query: query.clone(),
             params: params.clone(),

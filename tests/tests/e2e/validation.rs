@@ -320,13 +320,8 @@ async fn references_to_missing_documents_answer_422_invalid_reference_naming_the
             "the message names the missing id: {message}"
         );
     }
-    let connector = api.create_id("connectors", json!({"name": "C"})).await;
-    api.post(
-        &format!("/v1/connectors/{connector}/licenses"),
-        &json!({"email": "owner@localhost", "_integrationId": MISSING_ID}),
-    )
-    .await
-    .expect_invalid("invalid_reference", "_integrationId");
+    // (A license's `_integrationId` is not a client's reference: the install sets it, see
+    // `a_license_body_does_not_set_its_integration_an_install_does`.)
     for collection in ["exports", "imports", "flows", "integrations", "connections"] {
         assert_eq!(
             api.get(&format!("/v1/{collection}")).await.expect(200),
@@ -513,32 +508,35 @@ async fn clients_may_not_send_sealed_secret_envelopes() {
 }
 
 #[tokio::test]
-async fn deleting_a_connector_releases_what_its_licenses_referred_to() {
+async fn a_license_body_does_not_set_its_integration_an_install_does() {
+    // `_integrationId` of a license is the install holding it (in the installing account): the
+    // platform sets it on install and removes it on uninstall; a body's is ignored.
     let server = Server::start();
     let api = server.api();
     let connector = api.create_id("connectors", json!({"name": "App"})).await;
     let integration = api
-        .create_id("integrations", json!({"name": "Installed"}))
+        .create_id("integrations", json!({"name": "Not an install"}))
         .await;
     let license = api
         .post(
             &format!("/v1/connectors/{connector}/licenses"),
-            &json!({"email": "owner@localhost", "_integrationId": integration}),
+            &json!({"email": "owner@localhost", "_integrationId": integration,
+                    "user": {"_id": integration, "name": "forged"}}),
         )
         .await
         .expect(201);
-    let problems = api
-        .delete(&format!("/v1/integrations/{integration}"))
-        .await
-        .expect_error(409, "referenced");
-    assert!(
-        problems[0].message.contains(&string(&license, "_id")),
-        "{problems:?}"
-    );
-    api.delete(&format!("/v1/connectors/{connector}"))
-        .await
-        .expect(204);
+    assert!(license.get("_integrationId").is_none(), "{license}");
+    assert_eq!(license["user"], json!({"email": "owner@localhost"}));
     api.delete(&format!("/v1/integrations/{integration}"))
         .await
         .expect(204);
+    api.delete(&format!("/v1/connectors/{connector}"))
+        .await
+        .expect(204);
+    api.get(&format!(
+        "/v1/connectors/{connector}/licenses/{}",
+        string(&license, "_id")
+    ))
+    .await
+    .expect_error(404, "not_found");
 }
