@@ -211,7 +211,7 @@ pub async fn import_all(
     };
     let mut results = Vec::with_capacity(records.len());
     for page in records.chunks(crate::flow::runner::DEFAULT_PAGE_SIZE) {
-        results.extend(steps::import_page(ctx, &step, page).await);
+        results.extend(steps::import_page(ctx, &step, page.to_vec()).await);
     }
     if let Some(writer) = &writer {
         match writer.upload(&context).await {

@@ -105,8 +105,28 @@ pub async fn call(
     state: &AppState,
     request: CallRequest,
 ) -> (Result<Value, CallError>, Vec<LogLine>) {
+    let (result, logs, _) = call_keeping(state, request).await;
+    (result, logs)
+}
+
+/// [`call`], also handing back the options the call was made with (as filled in: its token
+/// is revoked by then), so that a caller can take back what it moved in (a page's records)
+/// instead of copying it first.
+pub async fn call_keeping(
+    state: &AppState,
+    mut request: CallRequest,
+) -> (Result<Value, CallError>, Vec<LogLine>, Value) {
+    let options = std::mem::take(&mut request.options);
+    call_with(state, request, options).await
+}
+
+async fn call_with(
+    state: &AppState,
+    request: CallRequest,
+    options: Value,
+) -> (Result<Value, CallError>, Vec<LogLine>, Value) {
     if let Some(native) = state.native(&request.stack_id) {
-        let mut options = request.options;
+        let mut options = options;
         if let Some(integration) = &request.integration {
             options["_integrationId"] = Value::String(integration.clone());
         }
@@ -122,7 +142,7 @@ pub async fn call(
                 function: request.function.clone(),
                 error: GuestError::InvalidOutput(message),
             });
-        return (result, Vec::new());
+        return (result, Vec::new(), options);
     }
     // A connector's code runs for the installing account but lives on the connector's stack,
     // in the publisher's account.
@@ -136,17 +156,27 @@ pub async fn call(
             (stack, _) => Ok(stack),
         }) {
         Ok(Some(stack)) => stack,
-        Ok(None) => return (Err(CallError::StackNotFound(request.stack_id)), Vec::new()),
+        Ok(None) => {
+            return (
+                Err(CallError::StackNotFound(request.stack_id)),
+                Vec::new(),
+                options,
+            );
+        }
         Err(e) => {
             let error = CallError::Load {
                 stack: request.stack_id,
                 message: e.to_string(),
             };
-            return (Err(error), Vec::new());
+            return (Err(error), Vec::new(), options);
         }
     };
     let Some(digest) = stack["component"]["digest"].as_str() else {
-        return (Err(CallError::NoComponent(request.stack_id)), Vec::new());
+        return (
+            Err(CallError::NoComponent(request.stack_id)),
+            Vec::new(),
+            options,
+        );
     };
     let loaded = match state.extensions.load(digest).await {
         Ok(loaded) => loaded,
@@ -155,7 +185,7 @@ pub async fn call(
                 stack: request.stack_id,
                 message: format!("{e:#}"),
             };
-            return (Err(error), Vec::new());
+            return (Err(error), Vec::new(), options);
         }
     };
     let limits = stack_limits(&stack);
@@ -172,7 +202,7 @@ pub async fn call(
         scope,
         Duration::from_millis(limits.timeout_ms) + Duration::from_secs(1),
     );
-    let mut options = match request.options {
+    let mut options = match options {
         Value::Object(map) => map,
         _ => serde_json::Map::new(),
     };
@@ -221,5 +251,5 @@ pub async fn call(
         function: request.function.clone(),
         error,
     });
-    (result, logs)
+    (result, logs, options)
 }

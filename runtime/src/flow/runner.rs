@@ -23,6 +23,8 @@ pub const DEFAULT_PAGE_SIZE: usize = 20;
 pub const MAX_PAGE_BYTES: usize = 5 * 1024 * 1024;
 /// Pages an export may run ahead of the processors.
 const PAGES_IN_FLIGHT: usize = 2;
+/// How often a running job's counts and errors are written (and a cancel looked for).
+const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Why a run stopped before its end.
 #[derive(Debug)]
@@ -69,6 +71,7 @@ struct Runner {
     errors: Vec<RecordError>,
     /// Original errors fixed by this (retry) run.
     resolved: Vec<Value>,
+    last_checkpoint: std::time::Instant,
 }
 
 /// Run the flow job `job_id` of `account` to its end.
@@ -130,6 +133,7 @@ async fn run_inner(state: &AppState, account: &str, job_id: &str) -> anyhow::Res
         counts: HashMap::new(),
         errors: Vec::new(),
         resolved: Vec::new(),
+        last_checkpoint: std::time::Instant::now(),
     };
     runner.resolve_processors(&processor_entries)?;
 
@@ -263,9 +267,19 @@ impl Runner {
         change(self.counts.entry(job.to_owned()).or_default());
     }
 
+    /// [`Runner::checkpoint`] when the last one is [`CHECKPOINT_INTERVAL`] old (or many
+    /// errors wait): progress stays current without a store write per page.
+    fn maybe_checkpoint(&mut self) -> anyhow::Result<bool> {
+        if self.last_checkpoint.elapsed() < CHECKPOINT_INTERVAL && self.errors.len() < 1000 {
+            return Ok(false);
+        }
+        self.checkpoint()
+    }
+
     /// Write the counts and errors gathered since the last checkpoint; returns whether a
     /// cancel was asked for.
     fn checkpoint(&mut self) -> anyhow::Result<bool> {
+        self.last_checkpoint = std::time::Instant::now();
         let db = self.state.db.clone();
         let _guard = db.lock();
         let mut batch = Batch::default();
@@ -366,16 +380,17 @@ impl Runner {
                 produce(&ctx, &connection, &export, context, page_size, limit, tx).await;
             })
         };
-        let mut page_index = 0;
         let mut stop = None;
-        let times = self.context.clone();
         let after_export = files::AfterExport::of(&once_connection, &export);
         let mut file_client: Option<files::FileClient> = None;
         while let Some(page) = rx.recv().await {
             let ExportPage {
                 records,
                 errors: read_errors,
+                hook_errors,
                 completed,
+                abort,
+                exported: n,
             } = match page {
                 Ok(page) => page,
                 Err(e) => {
@@ -387,42 +402,18 @@ impl Runner {
                     break;
                 }
             };
-            let n = records.len() as i64;
             self.count(&export_job_id, |c| {
                 c.export += n;
                 c.pages_generated += 1;
             });
-            let ctx_state = self.state.clone();
-            let call = Call {
-                state: &ctx_state,
-                account: &self.account.clone(),
-                flow: self.flow["_id"].as_str(),
-                integration: self.flow["_integrationId"].as_str(),
-                connector: export["_connectorId"]
-                    .as_str()
-                    .or(self.connector.as_deref()),
-            };
-            let saved = steps::pre_save_page(&call, &export, records, page_index, &times).await;
-            page_index += 1;
-            let mut abort = false;
-            let slots = match saved {
-                Ok(saved) => {
-                    for error in saved.errors {
-                        self.record_error(&export_job_id, error, None);
-                    }
-                    for (record, errors) in saved.failed {
-                        self.record_errors(&export_job_id, errors, Some((record, 0)));
-                    }
-                    abort = saved.abort;
-                    saved.data
+            // preSavePage ran in the producer, overlapping with the processors' work.
+            for (error, record) in hook_errors {
+                match record {
+                    Some(record) => self.record_error(&export_job_id, error, Some((record, 0))),
+                    None => self.record_error(&export_job_id, error, None),
                 }
-                Err((records, error)) => {
-                    for record in records {
-                        self.record_error(&export_job_id, error.clone(), Some((record, 0)));
-                    }
-                    Vec::new()
-                }
-            };
+            }
+            let slots = records;
             let slots: Vec<Slot> = slots
                 .into_iter()
                 .map(|record| Slot {
@@ -463,7 +454,7 @@ impl Runner {
                 self.mark_once(&export, &once_connection, &exported, &export_job_id)
                     .await;
             }
-            if self.checkpoint()? {
+            if self.maybe_checkpoint()? {
                 stop = Some(Stop::Cancelled);
                 break;
             }
@@ -703,7 +694,7 @@ impl Runner {
                 context: &self.context,
                 sink: p.writer.as_ref(),
             };
-            steps::import_page(&call, &step, &records).await
+            steps::import_page(&call, &step, records).await
         } else {
             let mut results = Vec::with_capacity(alive.len());
             for i in alive {
@@ -912,7 +903,7 @@ impl Runner {
                 if stage < self.processors.len() {
                     self.process(slots, stage).await;
                 }
-                if self.checkpoint()? {
+                if self.maybe_checkpoint()? {
                     return Ok(Some(Stop::Cancelled));
                 }
             }
@@ -1006,6 +997,7 @@ async fn produce(
     limit: usize,
     tx: mpsc::Sender<Result<ExportPage, adaptor::AdaptorError>>,
 ) {
+    let times = context.clone();
     let mut exporter = match Exporter::new(ctx, connection, export, context, None) {
         Ok(e) => e,
         Err(e) => {
@@ -1016,6 +1008,7 @@ async fn produce(
     let mut page = ExportPage::with_capacity(page_size);
     let mut bytes = 0;
     let mut sent = 0usize;
+    let mut page_index = 0;
     loop {
         let result = exporter.next_page(ctx).await;
         // Errors and finished files ride on the page that holds the records read with them.
@@ -1026,23 +1019,30 @@ async fn produce(
             Ok(None) => break,
             Err(e) => {
                 if !page.is_empty() {
-                    let _ = tx.send(Ok(std::mem::take(&mut page))).await;
+                    let full = std::mem::take(&mut page);
+                    let full = saved(ctx, export, full, page_index, &times).await;
+                    let _ = tx.send(Ok(full)).await;
                 }
                 let _ = tx.send(Err(e)).await;
                 return;
             }
         };
+        // Records of one response are alike: the first one's size stands for the others.
+        let record_bytes = records.first().map_or(0, json_size);
         for record in records {
             if sent >= limit {
                 break;
             }
-            bytes += json_size(&record);
+            bytes += record_bytes;
             page.records.push(record);
             sent += 1;
             if page.records.len() >= page_size || bytes >= MAX_PAGE_BYTES {
                 bytes = 0;
                 let full = std::mem::replace(&mut page, ExportPage::with_capacity(page_size));
-                if tx.send(Ok(full)).await.is_err() {
+                let full = saved(ctx, export, full, page_index, &times).await;
+                page_index += 1;
+                let abort = full.abort;
+                if tx.send(Ok(full)).await.is_err() || abort {
                     return;
                 }
             }
@@ -1052,8 +1052,46 @@ async fn produce(
         }
     }
     if !page.is_empty() {
-        let _ = tx.send(Ok(page)).await;
+        let _ = tx
+            .send(Ok(saved(ctx, export, page, page_index, &times).await))
+            .await;
     }
+}
+
+/// Run the export's preSavePage hook over a page: the page then carries what the hook kept,
+/// the errors it reported (with their records, retriable from the first processor), and
+/// whether it asked to stop.
+async fn saved(
+    ctx: &Call<'_>,
+    export: &Value,
+    mut page: ExportPage,
+    page_index: usize,
+    times: &Value,
+) -> ExportPage {
+    page.exported = page.records.len() as i64;
+    if page.records.is_empty() {
+        return page;
+    }
+    let records = std::mem::take(&mut page.records);
+    match steps::pre_save_page(ctx, export, records, page_index, times).await {
+        Ok(saved) => {
+            page.records = saved.data;
+            page.abort = saved.abort;
+            page.hook_errors
+                .extend(saved.errors.into_iter().map(|e| (e, None)));
+            for (record, errors) in saved.failed {
+                // Several errors of one record are one failed record: the first stands for it.
+                if let Some(first) = errors.into_iter().next() {
+                    page.hook_errors.push((first, Some(record)));
+                }
+            }
+        }
+        Err((records, error)) => {
+            page.hook_errors
+                .extend(records.into_iter().map(|r| (error.clone(), Some(r))));
+        }
+    }
+    page
 }
 
 /// A page on its way from the export to the processors.
@@ -1062,8 +1100,14 @@ struct ExportPage {
     records: Vec<Value>,
     /// Errors found while reading these records (malformed lines of a file).
     errors: Vec<ErrorItem>,
+    /// Errors of the preSavePage hook, with the record each is about.
+    hook_errors: Vec<(ErrorItem, Option<Value>)>,
     /// Files whose last records are in this page.
     completed: Vec<String>,
+    /// The hook asked to stop the export after this page.
+    abort: bool,
+    /// Records the export produced for this page (before the hook).
+    exported: i64,
 }
 
 impl ExportPage {

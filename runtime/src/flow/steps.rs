@@ -25,8 +25,19 @@ pub async fn call_hook(
     ctx: &Call<'_>,
     hook: &Value,
     kind: FunctionKind,
-    mut options: Value,
+    options: Value,
 ) -> Result<Value, CallError> {
+    call_hook_keeping(ctx, hook, kind, options).await.0
+}
+
+/// [`call_hook`], handing the options back so that the caller can take out the records it
+/// moved in rather than copy them beforehand.
+pub async fn call_hook_keeping(
+    ctx: &Call<'_>,
+    hook: &Value,
+    kind: FunctionKind,
+    mut options: Value,
+) -> (Result<Value, CallError>, Value) {
     options["configuration"] = hook["configuration"].clone();
     if let Some(flow) = ctx.flow {
         options["_flowId"] = json!(flow);
@@ -41,7 +52,16 @@ pub async fn call_hook(
         integration: ctx.integration.map(str::to_owned),
         allowed_hosts: Vec::new(),
     };
-    call::call(ctx.state, request).await.0
+    let (result, _logs, options) = call::call_keeping(ctx.state, request).await;
+    (result, options)
+}
+
+/// Take the array `field` out of `options` (records moved in for a call).
+fn take_array(options: &mut Value, field: &str) -> Vec<Value> {
+    match options.get_mut(field).map(Value::take) {
+        Some(Value::Array(items)) => items,
+        _ => Vec::new(),
+    }
 }
 
 /// The error item of a failed hook call, naming the hook.
@@ -102,18 +122,21 @@ pub async fn pre_save_page(
         });
     };
     let mut options = json!({
-        "data": data,
         "errors": [],
         "_exportId": export["_id"],
         "_connectionId": export["_connectionId"],
         "pageIndex": page_index,
     });
+    // Moved in, not copied (json! would copy): taken back if the call fails.
+    options["data"] = Value::Array(data);
     for field in ["lastExportDateTime", "currentExportDateTime"] {
         if !times[field].is_null() {
             options[field] = times[field].clone();
         }
     }
-    match call_hook(ctx, hook, FunctionKind::PreSavePage, options.clone()).await {
+    let (result, mut options) =
+        call_hook_keeping(ctx, hook, FunctionKind::PreSavePage, options).await;
+    match result {
         Ok(mut result) => {
             let failed = result["newErrorsAndRetryData"]
                 .as_array()
@@ -136,10 +159,7 @@ pub async fn pre_save_page(
             })
         }
         Err(e) => {
-            let data = match options["data"].take() {
-                Value::Array(items) => items,
-                _ => Vec::new(),
-            };
+            let data = take_array(&mut options, "data");
             Err((data, hook_error(FunctionKind::PreSavePage, hook, &e)))
         }
     }
@@ -221,20 +241,24 @@ pub struct ImportStep<'a> {
 pub async fn import_page(
     ctx: &Call<'_>,
     step: &ImportStep<'_>,
-    records: &[Value],
+    records: Vec<Value>,
 ) -> Vec<RecordResult> {
     let import = step.import;
     let mut outcomes: Vec<Option<RecordResult>> = vec![None; records.len()];
     let mut slots: Vec<usize> = (0..records.len()).collect();
-    let mut data: Vec<Value> = records.to_vec();
+    let total = records.len();
+    let mut data: Vec<Value> = records;
     let ids = json!({"_importId": import["_id"], "_connectionId": import["_connectionId"]});
 
     if let Some(hook) = hook_ref(import, "preMap") {
         let mut options = ids.clone();
-        options["data"] = json!(data);
-        match call_hook(ctx, hook, FunctionKind::PreMap, options).await {
+        options["data"] = Value::Array(std::mem::take(&mut data));
+        let (result, mut options) =
+            call_hook_keeping(ctx, hook, FunctionKind::PreMap, options).await;
+        data = take_array(&mut options, "data");
+        match result {
             Ok(result) => apply_per_record(result, &mut data, &slots, &mut outcomes, "preMap"),
-            Err(e) => return fail_all(records.len(), hook_error(FunctionKind::PreMap, hook, &e)),
+            Err(e) => return fail_all(total, hook_error(FunctionKind::PreMap, hook, &e)),
         }
         retain_pending(&mut slots, &mut data, &outcomes);
     }
@@ -259,9 +283,13 @@ pub async fn import_page(
         && !slots.is_empty()
     {
         let mut options = ids.clone();
-        options["preMapData"] = json!(data);
-        options["postMapData"] = json!(mapped);
-        match call_hook(ctx, hook, FunctionKind::PostMap, options).await {
+        options["preMapData"] = Value::Array(std::mem::take(&mut data));
+        options["postMapData"] = Value::Array(std::mem::take(&mut mapped));
+        let (result, mut options) =
+            call_hook_keeping(ctx, hook, FunctionKind::PostMap, options).await;
+        data = take_array(&mut options, "preMapData");
+        mapped = take_array(&mut options, "postMapData");
+        match result {
             Ok(result) => apply_per_record(result, &mut mapped, &slots, &mut outcomes, "postMap"),
             Err(e) => {
                 let error = hook_error(FunctionKind::PostMap, hook, &e);
@@ -305,10 +333,11 @@ pub async fn import_page(
 
     if let Some(hook) = hook_ref(import, "postSubmit") {
         let mut options = ids.clone();
-        options["preMapData"] = json!(data);
-        options["postMapData"] = json!(mapped);
+        options["preMapData"] = Value::Array(std::mem::take(&mut data));
+        options["postMapData"] = Value::Array(std::mem::take(&mut mapped));
         options["responseData"] = json!(responses);
-        match call_hook(ctx, hook, FunctionKind::PostSubmit, options).await {
+        let (result, _) = call_hook_keeping(ctx, hook, FunctionKind::PostSubmit, options).await;
+        match result {
             Ok(Value::Array(items)) => {
                 for (item, response) in items.into_iter().zip(responses.iter_mut()) {
                     match serde_json::from_value::<RecordResult>(item) {
