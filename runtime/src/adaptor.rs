@@ -30,6 +30,9 @@ pub struct Call<'a> {
     pub integration: Option<&'a str>,
     /// The connector whose resources these are, if any (its code gets a connector token).
     pub connector: Option<&'a str>,
+    /// The component versions of the job this work belongs to (see
+    /// [`crate::extension::call::Pins`]).
+    pub pins: Option<&'a crate::extension::call::Pins>,
 }
 
 /// Live HTTP connections, shared by every job that uses one connection document (its

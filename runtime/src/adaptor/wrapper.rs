@@ -59,6 +59,7 @@ async fn call_wrapper(
         connector: ctx.connector.map(str::to_owned),
         integration: ctx.integration.map(str::to_owned),
         allowed_hosts: allowed_hosts(connection),
+        pins: ctx.pins.cloned(),
     };
     let (result, _logs) = call::call(ctx.state, request).await;
     result.map_err(|e| AdaptorError::new(e.code(), e.to_string()))

@@ -88,6 +88,7 @@ pub fn call_for<'a>(
         flow: None,
         integration: resource["_integrationId"].as_str(),
         connector: resource["_connectorId"].as_str(),
+        pins: None,
     }
 }
 

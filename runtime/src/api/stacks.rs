@@ -170,6 +170,7 @@ async fn stacks_invoke(
             .flatten()
             .filter_map(|h| h.as_str().map(str::to_owned))
             .collect(),
+        pins: None,
     };
     let (result, logs) = call::call(&state, request).await;
     match result {

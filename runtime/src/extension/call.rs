@@ -30,7 +30,13 @@ pub struct CallRequest {
     pub integration: Option<String>,
     /// Hosts a wrapper may reach with outbound HTTP (from its connection).
     pub allowed_hosts: Vec<String>,
+    /// The component versions a job started with, by stack: a job runs to its end on them
+    /// even when a new component is uploaded meanwhile (None: the stack's current one).
+    pub pins: Option<Pins>,
 }
+
+/// Component digests by stack id, fixed at a job's first call of each stack.
+pub type Pins = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>;
 
 /// Why a call could not be made or failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -171,13 +177,23 @@ async fn call_with(
             return (Err(error), Vec::new(), options);
         }
     };
-    let Some(digest) = stack["component"]["digest"].as_str() else {
+    let Some(current) = stack["component"]["digest"].as_str() else {
         return (
             Err(CallError::NoComponent(request.stack_id)),
             Vec::new(),
             options,
         );
     };
+    let digest = match &request.pins {
+        Some(pins) => pins
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(request.stack_id.clone())
+            .or_insert_with(|| current.to_owned())
+            .clone(),
+        None => current.to_owned(),
+    };
+    let digest = digest.as_str();
     let loaded = match state.extensions.load(digest).await {
         Ok(loaded) => loaded,
         Err(e) => {

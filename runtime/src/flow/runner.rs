@@ -72,6 +72,8 @@ struct Runner {
     /// Original errors fixed by this (retry) run.
     resolved: Vec<Value>,
     last_checkpoint: std::time::Instant,
+    /// The component versions this job started with.
+    pins: crate::extension::call::Pins,
 }
 
 /// Run the flow job `job_id` of `account` to its end.
@@ -134,6 +136,7 @@ async fn run_inner(state: &AppState, account: &str, job_id: &str) -> anyhow::Res
         errors: Vec::new(),
         resolved: Vec::new(),
         last_checkpoint: std::time::Instant::now(),
+        pins: Default::default(),
     };
     runner.resolve_processors(&processor_entries)?;
 
@@ -187,6 +190,7 @@ impl Runner {
             flow: self.flow["_id"].as_str(),
             integration: self.flow["_integrationId"].as_str(),
             connector: self.connector.as_deref(),
+            pins: Some(&self.pins),
         }
     }
 
@@ -369,8 +373,10 @@ impl Runner {
             let connector = self.connector.clone();
             let export = export.clone();
             let context = self.context.clone();
+            let pins = self.pins.clone();
             tokio::spawn(async move {
                 let ctx = Call {
+                    pins: Some(&pins),
                     state: &state,
                     account: &account,
                     flow: flow["_id"].as_str(),
@@ -667,6 +673,7 @@ impl Runner {
         };
         let call = Call {
             state: &self.state,
+            pins: Some(&self.pins),
             account: &self.account,
             flow: self.flow["_id"].as_str(),
             integration: self.flow["_integrationId"].as_str(),
@@ -817,6 +824,7 @@ impl Runner {
                 });
                 let call = Call {
                     state: &self.state,
+                    pins: Some(&self.pins),
                     account: &self.account,
                     flow: self.flow["_id"].as_str(),
                     integration: self.flow["_integrationId"].as_str(),

@@ -1790,3 +1790,61 @@ async fn after_a_sigkill_interrupted_jobs_end_with_an_error_and_queued_ones_stil
     assert_eq!(status(&job(&api, &running).await), "failed");
     assert_eq!(status(&job(&api, &cancelling).await), "cancelled");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_job_finishes_on_the_component_it_started_with() {
+    let Setup {
+        server: _server,
+        api,
+        remote,
+        conn,
+    } = setup().await;
+    remote.configure(|c| {
+        c.slow_pages = 6;
+        c.slow_ms = 150;
+    });
+    // Version A has `tagOrders`; version B (another component uploaded to the same stack
+    // while the job runs) has no such function.
+    let hooks = stack(&api, "tagging", HOOKS).await;
+    let export_id = slow_export(&api, &conn, "").await;
+    let mut export_doc = api
+        .get(&format!("/v1/exports/{export_id}"))
+        .await
+        .expect(200);
+    export_doc["hooks"] = json!({"preSavePage": {"_stackId": hooks, "function": "tagOrders"}});
+    api.put(&format!("/v1/exports/{export_id}"), &export_doc)
+        .await
+        .expect(200);
+    let import_id = import(&api, &conn, "/sink", id_mapping(), json!({})).await;
+    let flow_id = flow(&api, "Pinned", &export_id, &import_id).await;
+
+    let job_id = run(&api, &flow_id).await;
+    running_with_a_page_done(&api, &job_id).await;
+    let bytes = std::fs::read(env!("WASM_FIXTURE_PANIC")).expect("the panic fixture component");
+    api.send(
+        Method::PUT,
+        &format!("/v1/stacks/{hooks}/component"),
+        Some(("application/wasm", bytes)),
+    )
+    .await
+    .expect(200);
+    let done = wait_for_job(&api, &job_id).await;
+    assert_eq!(status(&done), "completed", "{done}");
+    assert_eq!(
+        num(&done, "numError"),
+        0,
+        "every page ran on version A: {done}"
+    );
+    assert_eq!(num(&done, "numSuccess"), 24, "{done}");
+
+    let second = wait_for_job(&api, &run(&api, &flow_id).await).await;
+    assert!(
+        num(&second, "numError") > 0,
+        "the next job runs on version B, which has no tagOrders: {second}"
+    );
+    let errors = api
+        .get(&format!("/v1/jobs/{}/joberrors", string(&second, "_id")))
+        .await
+        .expect(200);
+    assert_eq!(errors[0]["code"], json!("function_not_found"), "{errors}");
+}
