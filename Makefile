@@ -4,7 +4,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test deps build bench bench-api bench-extension bench-flow lint fmt
+.PHONY: test deps build bench bench-api bench-extension bench-flow bench-files lint fmt
 
 test: deps build
 	$(CARGO) test --workspace
@@ -15,7 +15,7 @@ deps:
 build:
 	$(CARGO) build -p integrator --bin integrator
 
-bench: bench-api bench-extension bench-flow
+bench: bench-api bench-extension bench-flow bench-files
 
 bench-api:
 	@scripts/install-bench-deps.sh
@@ -27,6 +27,9 @@ bench-extension:
 
 bench-flow:
 	scripts/bench-flow.sh
+
+bench-files:
+	scripts/bench-files.sh
 
 lint:
 	$(CARGO) fmt --all --check

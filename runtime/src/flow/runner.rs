@@ -74,6 +74,16 @@ struct Runner {
     last_checkpoint: std::time::Instant,
     /// The component versions this job started with.
     pins: crate::extension::call::Pins,
+    /// Exported files to delete or move once the run's aggregated files are uploaded.
+    deferred_files: Vec<DeferredFile>,
+}
+
+/// An exported file whose after-export action waits for the aggregated uploads.
+struct DeferredFile {
+    policy: files::AfterExport,
+    connection: Value,
+    path: String,
+    job: String,
 }
 
 /// Run the flow job `job_id` of `account` to its end.
@@ -137,6 +147,7 @@ async fn run_inner(state: &AppState, account: &str, job_id: &str) -> anyhow::Res
         resolved: Vec::new(),
         last_checkpoint: std::time::Instant::now(),
         pins: Default::default(),
+        deferred_files: Vec::new(),
     };
     runner.resolve_processors(&processor_entries)?;
 
@@ -439,7 +450,21 @@ impl Runner {
             }
             self.process(slots, 0).await;
             self.count(&export_job_id, |c| c.pages_processed += 1);
-            // Only now that every record of these files went through are they removed or moved.
+            // Only now that every record of these files went through are they removed or moved —
+            // or, when an import aggregates into one file per run, once that file is uploaded.
+            let completed = if self.processors.iter().any(|p| p.writer.is_some()) {
+                for path in completed {
+                    self.deferred_files.push(DeferredFile {
+                        policy: after_export.clone(),
+                        connection: once_connection.clone(),
+                        path,
+                        job: export_job_id.clone(),
+                    });
+                }
+                Vec::new()
+            } else {
+                completed
+            };
             for path in completed {
                 if let Err(e) = self
                     .after_export(&after_export, &mut file_client, &once_connection, &path)
@@ -792,6 +817,7 @@ impl Runner {
 
     /// Upload each aggregated file import's file and call its postAggregate hook.
     async fn finish_files(&mut self) -> anyhow::Result<()> {
+        let mut uploads_ok = true;
         for index in 0..self.processors.len() {
             let Some(writer) = self.processors[index].writer.as_ref() else {
                 continue;
@@ -807,6 +833,7 @@ impl Runner {
                 }
             };
             let job = self.processors[index].job.clone();
+            uploads_ok &= uploaded.is_ok();
             if let Err(e) = &uploaded {
                 let error = ErrorItem {
                     code: e.code.clone(),
@@ -837,6 +864,27 @@ impl Runner {
                 {
                     let error = steps::hook_error(FunctionKind::PostAggregate, hook, &e);
                     self.record_error(&job, error, None);
+                }
+            }
+        }
+        // The exported files go only once what was made of them is safely uploaded.
+        let deferred = std::mem::take(&mut self.deferred_files);
+        if uploads_ok {
+            let mut client = None;
+            for file in deferred {
+                if let Err(e) = self
+                    .after_export(&file.policy, &mut client, &file.connection, &file.path)
+                    .await
+                {
+                    let error = ErrorItem {
+                        code: e.code,
+                        message: format!(
+                            "{} was read but could not be removed or moved: {}",
+                            file.path, e.message
+                        ),
+                        source: Some("file".into()),
+                    };
+                    self.record_error(&file.job, error, None);
                 }
             }
         }
@@ -1019,9 +1067,11 @@ async fn produce(
     let mut page_index = 0;
     loop {
         let result = exporter.next_page(ctx).await;
-        // Errors and finished files ride on the page that holds the records read with them.
+        // Errors ride on the page that holds the records read with them; finished files on
+        // the page holding the batch's last records (added below, once the batch is cut into
+        // pages), so that a file goes only after every one of its records went through.
         page.errors.extend(exporter.take_errors());
-        page.completed.extend(exporter.take_completed());
+        let finished = exporter.take_completed();
         let records = match result {
             Ok(Some(records)) => records,
             Ok(None) => break,
@@ -1055,6 +1105,7 @@ async fn produce(
                 }
             }
         }
+        page.completed.extend(finished);
         if sent >= limit {
             break;
         }

@@ -12,6 +12,7 @@ mod durability;
 mod errors;
 mod examples;
 mod extensions;
+mod files;
 mod flows;
 mod isolation;
 mod jobs;
