@@ -237,6 +237,22 @@ impl SftpServer {
         self.key("host_ed25519")
     }
 
+    /// The SHA-256 fingerprint of the server's host key, as `ssh-keygen -l` shows it
+    /// (`SHA256:…`).
+    pub fn host_key_fingerprint(&self) -> String {
+        let output = Command::new("ssh-keygen")
+            .args(["-l", "-E", "sha256", "-f"])
+            .arg(self.keys.path().join("host_ed25519.pub"))
+            .output()
+            .expect("ssh-keygen -l");
+        let listed = String::from_utf8_lossy(&output.stdout);
+        listed
+            .split_whitespace()
+            .nth(1)
+            .expect("a host key fingerprint")
+            .to_owned()
+    }
+
     fn key(&self, name: &str) -> String {
         std::fs::read_to_string(self.keys.path().join(name)).expect("a key")
     }

@@ -691,10 +691,10 @@ fn parse_list(lines: &[String]) -> Option<Vec<FileEntry>> {
 
 #[cfg(test)]
 mod tests {
-    use std::io::{BufRead, BufReader, Write};
-    use std::process::{Child, Command, Stdio};
+    use std::io::Write;
 
     use serde_json::json;
+    use test_servers::FtpServer;
 
     use super::*;
     use crate::adaptor::files::FileClient;
@@ -784,146 +784,17 @@ mod tests {
         assert_eq!(parse_list(&[]), Some(vec![]));
     }
 
-    // --- a real server: pyftpdlib on loopback ---
+    // --- a real server: pyftpdlib on loopback (test_servers::FtpServer) ---
     //
-    // Each test starts a pyftpdlib server (`python3 -c SERVER`) on a free loopback port, with a
-    // user whose home is a temp dir; for FTPS its `TLS_FTPHandler` (pyOpenSSL) requires TLS on
-    // the control and data connections and uses a throwaway self-signed certificate made with
-    // `openssl req -x509`. Without pyftpdlib/pyOpenSSL (or openssl) the tests are skipped with
-    // the reason printed, except in CI (`CI` set) where they fail.
+    // Each test starts its own server; without pyftpdlib/pyOpenSSL (or openssl) the tests are
+    // skipped with the reason printed, except in CI (`CI` set) where they fail.
 
-    const USER: &str = "flows";
-    const PASSWORD: &str = "s3cret-ftp-pass";
-
-    /// The Python that has pyftpdlib and pyOpenSSL (the Debian packages install them for
-    /// /usr/bin/python3, which may not be the first python3 on PATH).
-    fn python() -> Option<String> {
-        ["python3", "/usr/bin/python3"]
-            .into_iter()
-            .find(|p| {
-                Command::new(p)
-                    .args(["-c", "import pyftpdlib, OpenSSL"])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .status()
-                    .is_ok_and(|s| s.success())
-            })
-            .map(str::to_owned)
-    }
-
-    /// A pyftpdlib server (TLS with a throwaway self-signed certificate when `tls`), with the
-    /// user's home in a temp dir; stopped when dropped.
-    struct Server {
-        child: Child,
-        port: u16,
-        home: tempfile::TempDir,
-        _certs: tempfile::TempDir,
-    }
-
-    impl Drop for Server {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-
-    impl Server {
-        fn block(&self, kind: &str, password: &str) -> Value {
-            json!({
-                "type": kind,
-                "hostURI": "127.0.0.1",
-                "port": self.port,
-                "username": USER,
-                "password": password,
-                "tls": {"insecureSkipVerify": true},
-            })
-        }
-    }
-
-    const SERVER: &str = r#"
-import sys
-from pyftpdlib.authorizers import DummyAuthorizer
-from pyftpdlib.handlers import FTPHandler, TLS_FTPHandler
-from pyftpdlib.servers import FTPServer
-home, user, password, cert = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-authorizer = DummyAuthorizer()
-authorizer.add_user(user, password, home, perm="elradfmwMT")
-if cert:
-    handler = TLS_FTPHandler
-    handler.certfile = cert
-    handler.tls_control_required = True
-    handler.tls_data_required = True
-else:
-    handler = FTPHandler
-handler.authorizer = authorizer
-handler.auth_failed_timeout = 0
-handler.banner = "test server ready"
-server = FTPServer(("127.0.0.1", 0), handler)
-print(server.socket.getsockname()[1], flush=True)
-server.serve_forever()
-"#;
-
-    /// Start the server, or None (with the reason printed) when pyftpdlib is missing outside
-    /// CI; in CI a missing server program fails the test.
-    fn start(tls: bool) -> Option<Server> {
-        let Some(python) = python() else {
-            let reason = "python3 with pyftpdlib and pyOpenSSL is missing \
-                          (scripts/install-test-deps.sh installs them)";
-            assert!(std::env::var_os("CI").is_none(), "{reason}");
-            eprintln!("skipped: {reason}");
-            return None;
-        };
-        let home = tempfile::tempdir().expect("home");
-        let certs = tempfile::tempdir().expect("certs");
-        let cert = certs.path().join("server.pem");
-        if tls {
-            let key = certs.path().join("key.pem");
-            let crt = certs.path().join("cert.pem");
-            let made = Command::new("openssl")
-                .args([
-                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                ])
-                .args(["-subj", "/CN=localhost", "-keyout"])
-                .arg(&key)
-                .arg("-out")
-                .arg(&crt)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-            if !made.is_ok_and(|s| s.success()) {
-                let reason = "openssl cannot make a test certificate";
-                assert!(std::env::var_os("CI").is_none(), "{reason}");
-                eprintln!("skipped: {reason}");
-                return None;
-            }
-            let mut pem = std::fs::read(&crt).expect("cert");
-            pem.extend(std::fs::read(&key).expect("key"));
-            std::fs::write(&cert, pem).expect("pem");
-        }
-        let mut child = Command::new(python)
-            .args(["-c", SERVER])
-            .arg(home.path())
-            .args([USER, PASSWORD])
-            .arg(if tls { cert.as_os_str() } else { "".as_ref() })
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start pyftpdlib");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("port");
-        let port = line.trim().parse().unwrap_or_else(|_| {
-            let _ = child.kill();
-            panic!("pyftpdlib did not start: {line:?}")
-        });
-        Some(Server {
-            child,
-            port,
-            home,
-            _certs: certs,
-        })
+    /// The `ftp` block of a connection to `server` with `type` `kind` and `password`.
+    fn ftp_block(server: &FtpServer, kind: &str, password: &str) -> Value {
+        let mut block = server.block();
+        block["type"] = json!(kind);
+        block["password"] = json!(password);
+        block
     }
 
     fn connection(block: Value) -> Value {
@@ -945,19 +816,20 @@ server.serve_forever()
 
     /// Everything a file export and import does, through `kind` (`ftp` or `ftps`).
     async fn round_trip(kind: &str) {
-        let Some(server) = start(kind == "ftps") else {
+        let Some(server) = FtpServer::start(kind == "ftps") else {
             return;
         };
-        let home = server.home.path();
+        let home = server.root();
         std::fs::create_dir(home.join("in")).expect("in");
         std::fs::create_dir(home.join("in/sub")).expect("sub");
         std::fs::create_dir(home.join("archive")).expect("archive");
         std::fs::write(home.join("in/a.csv"), "id\n1\n").expect("a");
         std::fs::write(home.join("in/b.json"), "[]").expect("b");
 
-        let mut client = FileClient::connect(&connection(server.block(kind, PASSWORD)))
-            .await
-            .expect("connect");
+        let mut client =
+            FileClient::connect(&connection(ftp_block(&server, kind, server.password())))
+                .await
+                .expect("connect");
         client.ping().await.expect("ping");
 
         let mut files = client.list("in").await.expect("list");
@@ -1037,10 +909,10 @@ server.serve_forever()
 
     #[tokio::test]
     async fn ftps_refuses_a_self_signed_certificate_unless_told_to_skip_verification() {
-        let Some(server) = start(true) else {
+        let Some(server) = FtpServer::start(true) else {
             return;
         };
-        let mut block = server.block("ftps", PASSWORD);
+        let mut block = ftp_block(&server, "ftps", server.password());
         block["tls"] = json!({});
         let error = FtpClient::connect(&block)
             .await
@@ -1048,19 +920,19 @@ server.serve_forever()
             .expect("untrusted certificate");
         assert_eq!(error.code, "tls", "{error:?}");
         // Plain FTP against a server that requires TLS is refused by the server.
-        let error = FtpClient::connect(&server.block("ftp", PASSWORD))
+        let error = FtpClient::connect(&ftp_block(&server, "ftp", server.password()))
             .await
             .err()
             .expect("plain");
-        assert!(!error.message.contains(PASSWORD));
+        assert!(!error.message.contains(server.password()));
     }
 
     #[tokio::test]
     async fn a_wrong_password_is_an_auth_error() {
-        let Some(server) = start(false) else {
+        let Some(server) = FtpServer::start(false) else {
             return;
         };
-        let error = FileClient::connect(&connection(server.block("ftp", "wrong-password")))
+        let error = FileClient::connect(&connection(ftp_block(&server, "ftp", "wrong-password")))
             .await
             .err()
             .expect("refused");
@@ -1103,11 +975,11 @@ server.serve_forever()
 
     #[tokio::test]
     async fn a_dropped_control_connection_is_opened_again() {
-        let Some(server) = start(false) else {
+        let Some(server) = FtpServer::start(false) else {
             return;
         };
-        std::fs::write(server.home.path().join("x.txt"), "x").expect("x");
-        let mut client = FtpClient::connect(&server.block("ftp", PASSWORD))
+        std::fs::write(server.root().join("x.txt"), "x").expect("x");
+        let mut client = FtpClient::connect(&ftp_block(&server, "ftp", server.password()))
             .await
             .expect("connect");
         // As if the server had closed it while idle.

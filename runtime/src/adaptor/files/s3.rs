@@ -720,107 +720,13 @@ fn first_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use std::io::{Read, Write};
-    use std::net::TcpListener;
-    use std::process::{Child, Command, Stdio};
+    use std::process::Command;
     use std::time::Instant;
 
     use serde_json::json;
+    use test_servers::{S3Server, free_port};
 
     use super::*;
-
-    /// A moto S3 server on a free loopback port, killed when dropped.
-    struct Moto {
-        child: Child,
-        endpoint: String,
-        _logs: tempfile::TempDir,
-    }
-
-    impl Drop for Moto {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-
-    /// A python3 that has moto's server mode.
-    fn python_with_moto() -> Option<&'static str> {
-        ["python3", "/usr/bin/python3"].into_iter().find(|python| {
-            Command::new(python)
-                .args(["-c", "import moto.server, flask, flask_cors"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        })
-    }
-
-    fn free_port() -> u16 {
-        TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free loopback port")
-            .port()
-    }
-
-    /// Start moto, or None (after saying why) when it is not installed outside CI.
-    async fn moto(test: &str) -> Option<Moto> {
-        let Some(python) = python_with_moto() else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "{test}: python3 with moto[server] is missing in CI (scripts/install-test-deps.sh \
-                 installs it)"
-            );
-            // Straight to stderr: libtest would swallow eprintln! of a passing test.
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipping {test}: python3 with moto[server] not found (scripts/install-test-deps.sh \
-                 installs it)"
-            );
-            return None;
-        };
-        let logs = tempfile::tempdir().expect("a temporary directory");
-        let log_path = logs.path().join("moto.log");
-        let log = std::fs::File::create(&log_path).expect("moto's log file");
-        let port = free_port();
-        let child = Command::new(python)
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("moto's log file"))
-            .stderr(log)
-            .spawn()
-            .expect("moto starts");
-        let mut moto = Moto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-            _logs: logs,
-        };
-        let http = reqwest::Client::new();
-        let started = Instant::now();
-        loop {
-            if let Ok(response) = http
-                .get(format!("{}/moto-api/data.json", moto.endpoint))
-                .send()
-                .await
-                && response.status().is_success()
-            {
-                return Some(moto);
-            }
-            let exited = moto.child.try_wait().expect("moto's status");
-            if exited.is_some() || started.elapsed() > Duration::from_secs(90) {
-                panic!(
-                    "moto did not start ({exited:?}): {}",
-                    std::fs::read_to_string(&log_path).unwrap_or_default()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
 
     fn test_credential() -> AwsCredential {
         AwsCredential {
@@ -828,24 +734,6 @@ mod tests {
             secret_key: "test-secret-key-never-shown".into(),
             token: None,
         }
-    }
-
-    async fn create_bucket(endpoint: &str, bucket: &str) {
-        let response = signed_request(
-            &reqwest::Client::new(),
-            Some(&test_credential()),
-            DEFAULT_REGION,
-            "s3",
-            reqwest::Method::PUT,
-            &format!("{endpoint}/{bucket}"),
-            Vec::new(),
-        )
-        .await
-        .expect("moto answers");
-        assert!(
-            response.status().is_success(),
-            "creating {bucket}: {response:?}"
-        );
     }
 
     async fn client(endpoint: &str, extra: Value) -> S3Client {
@@ -879,91 +767,35 @@ mod tests {
 
     #[tokio::test]
     async fn ping_succeeds_with_a_ping_bucket_and_without_one() {
-        let Some(moto) = moto("ping_succeeds_with_a_ping_bucket_and_without_one").await else {
+        let Some(server) = S3Server::start() else {
             return;
         };
-        create_bucket(&moto.endpoint, "pings").await;
-        let mut with_bucket = client(&moto.endpoint, json!({"pingBucket": "pings"})).await;
+        server.create_bucket("pings");
+        let mut with_bucket = client(&server.endpoint(), json!({"pingBucket": "pings"})).await;
         with_bucket.ping().await.expect("pingBucket listed");
-        let mut without = client(&moto.endpoint, json!({})).await;
+        let mut without = client(&server.endpoint(), json!({})).await;
         without.ping().await.expect("buckets listed");
-        let mut missing = client(&moto.endpoint, json!({"pingBucket": "no-such-bucket"})).await;
+        let mut missing = client(&server.endpoint(), json!({"pingBucket": "no-such-bucket"})).await;
         let error = missing.ping().await.expect_err("no such bucket");
         assert_eq!(error.code, "bucket_not_found", "{error:?}");
         assert!(!error.auth, "{error:?}");
     }
 
-    /// moto checks signatures only with IAM authentication on: the test creates an IAM user
-    /// with an access key and an `s3:*` policy, then switches authentication on.
+    /// moto checks signatures only with IAM authentication on: `require_auth` creates an IAM
+    /// user with an access key and an `s3:*` policy, then switches authentication on.
     #[tokio::test]
     async fn wrong_credentials_are_an_auth_error_that_never_shows_the_secret() {
-        let test = "wrong_credentials_are_an_auth_error_that_never_shows_the_secret";
-        let Some(moto) = moto(test).await else {
+        let Some(server) = S3Server::start() else {
             return;
         };
-        create_bucket(&moto.endpoint, "guarded").await;
-        let http = reqwest::Client::new();
-        let iam = |params: Vec<(&'static str, String)>| {
-            let http = http.clone();
-            let endpoint = moto.endpoint.clone();
-            async move {
-                let mut params = params;
-                params.push(("Version", "2010-05-08".into()));
-                let url = reqwest::Url::parse_with_params(&format!("{endpoint}/"), &params)
-                    .expect("an IAM URL");
-                let response = signed_request(
-                    &http,
-                    Some(&test_credential()),
-                    DEFAULT_REGION,
-                    "iam",
-                    reqwest::Method::POST,
-                    url.as_str(),
-                    Vec::new(),
-                )
-                .await
-                .expect("moto answers");
-                assert!(
-                    response.status().is_success(),
-                    "IAM {params:?}: {response:?}"
-                );
-                response.text().await.expect("an IAM answer")
-            }
-        };
-        iam(vec![
-            ("Action", "CreateUser".into()),
-            ("UserName", "integrator".into()),
-        ])
-        .await;
-        let policy = json!({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}
-        ]});
-        iam(vec![
-            ("Action", "PutUserPolicy".into()),
-            ("UserName", "integrator".into()),
-            ("PolicyName", "s3".into()),
-            ("PolicyDocument", policy.to_string()),
-        ])
-        .await;
-        let key = iam(vec![
-            ("Action", "CreateAccessKey".into()),
-            ("UserName", "integrator".into()),
-        ])
-        .await;
-        let key_id = tag(&key, "AccessKeyId").expect("an access key id");
-        let secret = tag(&key, "SecretAccessKey").expect("a secret");
-        let enforced = http
-            .post(format!("{}/moto-api/reset-auth", moto.endpoint))
-            .body("0")
-            .send()
-            .await
-            .expect("moto answers");
-        assert!(enforced.status().is_success(), "{enforced:?}");
-
+        server.create_bucket("guarded");
+        let key = server.require_auth();
+        let (key_id, secret) = (key.access_key_id, key.secret_access_key);
         let connect = |key_id: &str, secret: &str, ping_bucket: Option<&str>| {
             let mut block = json!({
                 "accessKeyId": key_id,
                 "secretAccessKey": secret,
-                "endpoint": moto.endpoint,
+                "endpoint": server.endpoint(),
             });
             if let Some(bucket) = ping_bucket {
                 block["pingBucket"] = json!(bucket);
@@ -1041,12 +873,11 @@ mod tests {
 
     #[tokio::test]
     async fn listing_shows_the_files_directly_under_a_prefix_by_name() {
-        let Some(moto) = moto("listing_shows_the_files_directly_under_a_prefix_by_name").await
-        else {
+        let Some(server) = S3Server::start() else {
             return;
         };
-        create_bucket(&moto.endpoint, "listing").await;
-        let mut client = client(&moto.endpoint, json!({})).await;
+        server.create_bucket("listing");
+        let mut client = client(&server.endpoint(), json!({})).await;
         for (path, text) in [
             ("listing/top.csv", "t"),
             ("listing/in/b.csv", "bb"),
@@ -1132,10 +963,10 @@ mod tests {
             );
             return;
         }
-        let Some(moto) = moto(name).await else {
+        let Some(server) = S3Server::start() else {
             return;
         };
-        create_bucket(&moto.endpoint, "big").await;
+        server.create_bucket("big");
         let dir = tempfile::tempdir().expect("a temporary directory");
         let original = dir.path().join("original");
         {
@@ -1158,7 +989,7 @@ mod tests {
             "{}::{name}",
             module.split_once("::").map_or(module, |(_, rest)| rest)
         );
-        let (endpoint, child_dir) = (moto.endpoint.clone(), dir.path().to_owned());
+        let (endpoint, child_dir) = (server.endpoint(), dir.path().to_owned());
         let output = tokio::task::spawn_blocking(move || {
             Command::new(std::env::current_exe().expect("test binary"))
                 .args([&test_path, "--exact", "--nocapture", "--test-threads=1"])
@@ -1199,7 +1030,7 @@ mod tests {
             }
         }
         // It went up as a multipart upload: S3's ETag of one ends in `-<parts>`.
-        let mut client = client(&moto.endpoint, json!({})).await;
+        let mut client = client(&server.endpoint(), json!({})).await;
         let store = client.store("big").expect("a store");
         let meta = store
             .head(&ObjectPath::from("data/file.bin"))
@@ -1216,12 +1047,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_missing_key_is_file_not_found_and_leaves_no_local_file() {
-        let Some(moto) = moto("a_missing_key_is_file_not_found_and_leaves_no_local_file").await
-        else {
+        let Some(server) = S3Server::start() else {
             return;
         };
-        create_bucket(&moto.endpoint, "sparse").await;
-        let mut client = client(&moto.endpoint, json!({})).await;
+        server.create_bucket("sparse");
+        let mut client = client(&server.endpoint(), json!({})).await;
         let dir = tempfile::tempdir().expect("a temporary directory");
         let local = dir.path().join("never");
         let error = client
@@ -1245,11 +1075,11 @@ mod tests {
 
     #[tokio::test]
     async fn delete_removes_the_object() {
-        let Some(moto) = moto("delete_removes_the_object").await else {
+        let Some(server) = S3Server::start() else {
             return;
         };
-        create_bucket(&moto.endpoint, "deletes").await;
-        let mut client = client(&moto.endpoint, json!({})).await;
+        server.create_bucket("deletes");
+        let mut client = client(&server.endpoint(), json!({})).await;
         put_text(&mut client, "deletes/in/a.csv", "a\n").await;
         put_text(&mut client, "deletes/in/b.csv", "b\n").await;
         client.delete("deletes/in/a.csv").await.expect("deletes");
@@ -1267,13 +1097,12 @@ mod tests {
 
     #[tokio::test]
     async fn rename_moves_an_object_within_a_bucket_and_across_buckets() {
-        let Some(moto) = moto("rename_moves_an_object_within_a_bucket_and_across_buckets").await
-        else {
+        let Some(server) = S3Server::start() else {
             return;
         };
-        create_bucket(&moto.endpoint, "moves").await;
-        create_bucket(&moto.endpoint, "archive").await;
-        let mut client = client(&moto.endpoint, json!({})).await;
+        server.create_bucket("moves");
+        server.create_bucket("archive");
+        let mut client = client(&server.endpoint(), json!({})).await;
         put_text(&mut client, "moves/in/a.csv", "id\n1\n").await;
         put_text(&mut client, "moves/archive/a.csv", "old\n").await;
         client

@@ -507,11 +507,8 @@ async fn open(settings: &Settings) -> Result<Live, AdaptorError> {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-    use std::process::{Child, Command, Stdio};
-    use std::sync::OnceLock;
-
     use serde_json::json;
+    use test_servers::SftpServer;
 
     use super::*;
     use crate::adaptor::files::FileClient;
@@ -522,232 +519,11 @@ mod tests {
         assert_eq!(bare_fingerprint("abc"), "abc");
     }
 
-    // --- a real server: OpenSSH's sshd on loopback ---
+    // --- a real server: OpenSSH's sshd on loopback (test_servers::SftpServer) ---
     //
-    // Each test starts `/usr/sbin/sshd -D` as root on a free loopback port with a throwaway
-    // host key, two throwaway user keys (ed25519, and RSA in PEM with a passphrase) listed in
-    // an `AuthorizedKeysFile` in a temp dir (`StrictModes no`), password logins on without PAM
-    // and `internal-sftp` forced. It logs in as the system user `integrator-sftp-test` (no
-    // home, no shell), which the first test creates with `useradd` and a throwaway password
-    // (`chpasswd`); its files live in a temp dir it owns. Without sshd or ssh-keygen, or when
-    // not root, the tests are skipped with the reason printed, except in CI (`CI` set) where
-    // they fail.
-
-    /// The system user the tests log in as (created once, as root).
-    const USER: &str = "integrator-sftp-test";
-    const PASSWORD: &str = "Throwaway-sftp-pass-1";
-    const PASSPHRASE: &str = "key passphrase";
-    const SSHD: &str = "/usr/sbin/sshd";
-
-    /// Skip (printing why) outside CI; fail in CI.
-    fn skip(reason: &str) -> Option<Sshd> {
-        assert!(std::env::var_os("CI").is_none(), "{reason}");
-        eprintln!("skipped: {reason}");
-        None
-    }
-
-    fn run(command: &mut Command) -> bool {
-        command
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    }
-
-    /// Creates the test user once (and sets its password); its uid and gid.
-    fn test_user() -> Result<(u32, u32), String> {
-        static USER_IDS: OnceLock<Result<(u32, u32), String>> = OnceLock::new();
-        USER_IDS
-            .get_or_init(|| {
-                let id = |flag: &str| {
-                    Command::new("id")
-                        .args([flag, USER])
-                        .output()
-                        .ok()
-                        .filter(|o| o.status.success())
-                        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-                };
-                if id("-u").is_none()
-                    && !run(Command::new("useradd").args([
-                        "--system",
-                        "--no-create-home",
-                        "--home-dir",
-                        "/nonexistent",
-                        "--shell",
-                        "/usr/sbin/nologin",
-                        USER,
-                    ]))
-                {
-                    return Err(format!("useradd {USER} failed"));
-                }
-                let mut chpasswd = Command::new("chpasswd")
-                    .stdin(Stdio::piped())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .map_err(|e| format!("chpasswd: {e}"))?;
-                chpasswd
-                    .stdin
-                    .take()
-                    .ok_or("chpasswd stdin")?
-                    .write_all(format!("{USER}:{PASSWORD}\n").as_bytes())
-                    .map_err(|e| format!("chpasswd: {e}"))?;
-                if !chpasswd.wait().is_ok_and(|s| s.success()) {
-                    return Err("chpasswd failed".into());
-                }
-                Ok((id("-u").ok_or("no uid")?, id("-g").ok_or("no gid")?))
-            })
-            .clone()
-    }
-
-    /// A sshd for the test user, with throwaway host and user keys; stopped when dropped.
-    struct Sshd {
-        child: Child,
-        port: u16,
-        /// Host key, user keys, authorized_keys and the configuration.
-        keys: tempfile::TempDir,
-        /// The test user's files.
-        files: tempfile::TempDir,
-    }
-
-    impl Drop for Sshd {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-
-    impl Sshd {
-        fn start() -> Option<Sshd> {
-            let on_path = |name: &str| {
-                std::env::var_os("PATH")
-                    .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
-            };
-            if !Path::new(SSHD).exists() || !on_path("ssh-keygen") {
-                return skip(
-                    "OpenSSH's sshd or ssh-keygen is missing \
-                     (scripts/install-test-deps.sh installs openssh-server)",
-                );
-            }
-            // Only root's sshd can log another user in (with a password).
-            let root = Command::new("id")
-                .arg("-u")
-                .output()
-                .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-            if !root {
-                return skip("the SFTP tests run sshd as root to log in as a test user");
-            }
-            let (uid, gid) = test_user().unwrap_or_else(|e| panic!("test user: {e}"));
-            let _ = std::fs::create_dir_all("/run/sshd");
-
-            let keys = tempfile::tempdir().expect("keys");
-            let dir = keys.path();
-            let keygen = |args: &[&str], file: &str| {
-                assert!(
-                    run(Command::new("ssh-keygen")
-                        .args(["-q", "-C", "integrator-test"])
-                        .args(args)
-                        .arg("-f")
-                        .arg(dir.join(file))),
-                    "ssh-keygen {file}"
-                );
-            };
-            keygen(&["-t", "ed25519", "-N", ""], "host_ed25519");
-            keygen(&["-t", "ed25519", "-N", ""], "user_ed25519");
-            keygen(
-                &["-t", "rsa", "-b", "2048", "-m", "PEM", "-N", PASSPHRASE],
-                "user_rsa",
-            );
-            let mut authorized =
-                std::fs::read_to_string(dir.join("user_ed25519.pub")).expect("pub");
-            authorized.push_str(&std::fs::read_to_string(dir.join("user_rsa.pub")).expect("pub"));
-            std::fs::write(dir.join("authorized_keys"), authorized).expect("authorized_keys");
-            // sshd reads authorized_keys as the user.
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-            std::fs::set_permissions(
-                dir.join("authorized_keys"),
-                std::fs::Permissions::from_mode(0o644),
-            )
-            .expect("chmod");
-
-            let files = tempfile::tempdir().expect("files");
-            std::os::unix::fs::chown(files.path(), Some(uid), Some(gid)).expect("chown");
-
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("free port")
-                .port();
-            let config = format!(
-                "ListenAddress 127.0.0.1\nPort {port}\nHostKey {dir}/host_ed25519\nPidFile none\n\
-                 UsePAM no\nPasswordAuthentication yes\nKbdInteractiveAuthentication no\n\
-                 PubkeyAuthentication yes\nAuthorizedKeysFile {dir}/authorized_keys\n\
-                 StrictModes no\nPermitRootLogin no\nAllowUsers {USER}\nMaxStartups 100\n\
-                 MaxAuthTries 10\nSubsystem sftp internal-sftp\nForceCommand internal-sftp\n\
-                 LogLevel ERROR\n",
-                dir = dir.display()
-            );
-            std::fs::write(dir.join("sshd_config"), config).expect("config");
-            let log = std::fs::File::create(dir.join("sshd.log")).expect("log");
-            let mut child = Command::new(SSHD)
-                .args(["-D", "-e", "-f"])
-                .arg(dir.join("sshd_config"))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(log)
-                .spawn()
-                .expect("start sshd");
-            let started = Instant::now();
-            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-                if started.elapsed() > Duration::from_secs(10)
-                    || child.try_wait().ok().flatten().is_some()
-                {
-                    let _ = child.kill();
-                    panic!(
-                        "sshd did not start: {}",
-                        std::fs::read_to_string(dir.join("sshd.log")).unwrap_or_default()
-                    );
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            Some(Sshd {
-                child,
-                port,
-                keys,
-                files,
-            })
-        }
-
-        fn key(&self, name: &str) -> String {
-            std::fs::read_to_string(self.keys.path().join(name)).expect("key")
-        }
-
-        fn block(&self, auth: Value) -> Value {
-            let mut block = json!({
-                "type": "sftp",
-                "hostURI": format!("127.0.0.1:{}", self.port),
-                "username": USER,
-            });
-            for (k, v) in auth.as_object().expect("auth").clone() {
-                block[k] = v;
-            }
-            block
-        }
-
-        /// A path of the test user's files.
-        fn path(&self, name: &str) -> String {
-            format!("{}/{name}", self.files.path().display())
-        }
-
-        /// A directory of the test user's files, made (as root) with the user as owner.
-        fn mkdir(&self, name: &str) {
-            let path = self.files.path().join(name);
-            std::fs::create_dir(&path).expect("mkdir");
-            let meta = std::fs::metadata(self.files.path()).expect("meta");
-            use std::os::unix::fs::MetadataExt;
-            std::os::unix::fs::chown(&path, Some(meta.uid()), Some(meta.gid())).expect("chown");
-        }
-    }
+    // Each test starts its own sshd (as root), logging in a throwaway system user whose files
+    // live in a temp dir. Without sshd or ssh-keygen, or when not root, the tests are skipped
+    // with the reason printed, except in CI (`CI` set) where they fail.
 
     fn payload(len: usize) -> Vec<u8> {
         let mut state = 0x9e37_79b9_u32;
@@ -763,25 +539,25 @@ mod tests {
 
     #[tokio::test]
     async fn sftp_with_a_private_key_lists_uploads_downloads_moves_and_deletes_files() {
-        let Some(sshd) = Sshd::start() else {
+        let Some(sshd) = SftpServer::start() else {
             return;
         };
         sshd.mkdir("in");
         sshd.mkdir("in/sub");
         sshd.mkdir("archive");
-        std::fs::write(sshd.files.path().join("in/a.csv"), "id\n1\n").expect("a");
-        std::fs::write(sshd.files.path().join("in/b.json"), "[]").expect("b");
-        std::os::unix::fs::symlink("b.json", sshd.files.path().join("in/link.csv")).expect("ln");
-        std::os::unix::fs::symlink("sub", sshd.files.path().join("in/dirlink")).expect("ln");
+        std::fs::write(sshd.root().join("in/a.csv"), "id\n1\n").expect("a");
+        std::fs::write(sshd.root().join("in/b.json"), "[]").expect("b");
+        std::os::unix::fs::symlink("b.json", sshd.root().join("in/link.csv")).expect("ln");
+        std::os::unix::fs::symlink("sub", sshd.root().join("in/dirlink")).expect("ln");
 
         let connection = json!({
             "type": "ftp",
-            "ftp": sshd.block(json!({"privateKey": sshd.key("user_ed25519")})),
+            "ftp": sshd.block_with(json!({"privateKey": sshd.private_key()})),
         });
         let mut client = FileClient::connect(&connection).await.expect("connect");
         client.ping().await.expect("ping");
 
-        let files = client.list(&sshd.path("in")).await.expect("list");
+        let files = client.list(&sshd.remote("in")).await.expect("list");
         assert_eq!(
             files,
             vec![
@@ -804,7 +580,7 @@ mod tests {
         let big = payload(10 * 1024 * 1024 + 13);
         let source = local.path().join("big.bin");
         std::fs::write(&source, &big).expect("write");
-        let remote = sshd.path("in/big.bin");
+        let remote = sshd.remote("in/big.bin");
         client.upload(&source, &remote).await.expect("upload");
         assert!(std::fs::read(&remote).expect("uploaded") == big);
         let back = local.path().join("back.bin");
@@ -819,44 +595,44 @@ mod tests {
         assert_eq!(std::fs::read(&remote).expect("replaced"), b"small");
 
         let missing = client
-            .download(&sshd.path("in/gone.csv"), &local.path().join("gone"))
+            .download(&sshd.remote("in/gone.csv"), &local.path().join("gone"))
             .await
             .expect_err("missing");
         assert_eq!(missing.code, "file_not_found", "{missing:?}");
         assert!(!local.path().join("gone").exists());
 
         client
-            .rename(&sshd.path("in/a.csv"), &sshd.path("archive/a.csv"))
+            .rename(&sshd.remote("in/a.csv"), &sshd.remote("archive/a.csv"))
             .await
             .expect("rename");
-        assert!(sshd.files.path().join("archive/a.csv").exists());
-        assert!(!sshd.files.path().join("in/a.csv").exists());
+        assert!(sshd.root().join("archive/a.csv").exists());
+        assert!(!sshd.root().join("in/a.csv").exists());
         // Moving a file over one of the same name replaces it.
-        std::fs::write(sshd.files.path().join("in/a.csv"), "new").expect("a again");
+        std::fs::write(sshd.root().join("in/a.csv"), "new").expect("a again");
         client
-            .rename(&sshd.path("in/a.csv"), &sshd.path("archive/a.csv"))
+            .rename(&sshd.remote("in/a.csv"), &sshd.remote("archive/a.csv"))
             .await
             .expect("rename over");
         assert_eq!(
-            std::fs::read_to_string(sshd.files.path().join("archive/a.csv")).expect("moved"),
+            std::fs::read_to_string(sshd.root().join("archive/a.csv")).expect("moved"),
             "new"
         );
 
         client
-            .delete(&sshd.path("in/b.json"))
+            .delete(&sshd.remote("in/b.json"))
             .await
             .expect("delete");
-        assert!(!sshd.files.path().join("in/b.json").exists());
+        assert!(!sshd.root().join("in/b.json").exists());
         assert_eq!(
             client
-                .delete(&sshd.path("in/b.json"))
+                .delete(&sshd.remote("in/b.json"))
                 .await
                 .expect_err("twice")
                 .code,
             "file_not_found"
         );
         let names: Vec<_> = client
-            .list(&sshd.path("in"))
+            .list(&sshd.remote("in"))
             .await
             .expect("list")
             .into_iter()
@@ -867,23 +643,26 @@ mod tests {
 
     #[tokio::test]
     async fn sftp_logs_in_with_a_password_or_an_encrypted_rsa_key() {
-        let Some(sshd) = Sshd::start() else {
+        let Some(sshd) = SftpServer::start() else {
             return;
         };
-        std::fs::write(sshd.files.path().join("x.txt"), "xyz").expect("x");
-        let mut client = SftpClient::connect(&sshd.block(json!({"password": PASSWORD})))
-            .await
-            .expect("password");
+        std::fs::write(sshd.root().join("x.txt"), "xyz").expect("x");
+        let mut client =
+            SftpClient::connect(&sshd.block_with(json!({"password": sshd.password()})))
+                .await
+                .expect("password");
         client.ping().await.expect("ping");
         assert_eq!(
-            client.list(&sshd.path("")).await.expect("list"),
+            client.list(&sshd.remote("")).await.expect("list"),
             vec![FileEntry {
                 name: "x.txt".into(),
                 size: Some(3)
             }]
         );
 
-        let rsa = sshd.block(json!({"privateKey": sshd.key("user_rsa"), "passphrase": PASSPHRASE}));
+        let rsa = sshd.block_with(
+            json!({"privateKey": sshd.encrypted_rsa_key(), "passphrase": sshd.passphrase()}),
+        );
         SftpClient::connect(&rsa)
             .await
             .expect("rsa key")
@@ -893,23 +672,23 @@ mod tests {
 
         // A refused key falls back to the password.
         let both =
-            sshd.block(json!({"privateKey": sshd.key("host_ed25519"), "password": PASSWORD}));
+            sshd.block_with(json!({"privateKey": sshd.host_key(), "password": sshd.password()}));
         SftpClient::connect(&both).await.expect("key then password");
     }
 
     #[tokio::test]
     async fn a_wrong_sftp_password_key_or_passphrase_is_an_auth_error() {
-        let Some(sshd) = Sshd::start() else {
+        let Some(sshd) = SftpServer::start() else {
             return;
         };
         for auth in [
             json!({"password": "wrong-password"}),
-            json!({"privateKey": sshd.key("host_ed25519")}),
-            json!({"privateKey": sshd.key("user_rsa"), "passphrase": "wrong-password"}),
-            json!({"privateKey": sshd.key("user_rsa")}),
+            json!({"privateKey": sshd.host_key()}),
+            json!({"privateKey": sshd.encrypted_rsa_key(), "passphrase": "wrong-password"}),
+            json!({"privateKey": sshd.encrypted_rsa_key()}),
             json!({"privateKey": "not a key", "password": "wrong-password"}),
         ] {
-            let error = SftpClient::connect(&sshd.block(auth.clone()))
+            let error = SftpClient::connect(&sshd.block_with(auth.clone()))
                 .await
                 .err()
                 .expect("refused");
@@ -917,7 +696,7 @@ mod tests {
             assert_eq!(error.code, "auth_failed");
             assert!(!error.message.contains("wrong-password"), "{error:?}");
         }
-        let error = SftpClient::connect(&sshd.block(json!({"password": "wrong-password"})))
+        let error = SftpClient::connect(&sshd.block_with(json!({"password": "wrong-password"})))
             .await
             .err()
             .expect("refused");
@@ -956,22 +735,17 @@ mod tests {
 
     #[tokio::test]
     async fn a_pinned_host_key_fingerprint_must_match() {
-        let Some(sshd) = Sshd::start() else {
+        let Some(sshd) = SftpServer::start() else {
             return;
         };
-        let output = Command::new("ssh-keygen")
-            .args(["-l", "-E", "sha256", "-f"])
-            .arg(sshd.keys.path().join("host_ed25519.pub"))
-            .output()
-            .expect("ssh-keygen -l");
-        let listed = String::from_utf8_lossy(&output.stdout).to_string();
-        let fingerprint = listed.split_whitespace().nth(1).expect("fingerprint");
-        let good = sshd.block(json!({"password": PASSWORD, "hostKeyFingerprint": fingerprint}));
+        let fingerprint = &sshd.host_key_fingerprint();
+        let good = sshd
+            .block_with(json!({"password": sshd.password(), "hostKeyFingerprint": fingerprint}));
         SftpClient::connect(&good)
             .await
             .expect("pinned key matches");
 
-        let bad = sshd.block(json!({"password": PASSWORD, "hostKeyFingerprint": "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}));
+        let bad = sshd.block_with(json!({"password": sshd.password(), "hostKeyFingerprint": "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}));
         let error = SftpClient::connect(&bad).await.err().expect("mismatch");
         assert_eq!(error.code, "host_key_mismatch");
         assert!(error.message.contains(fingerprint), "{error:?}");
@@ -979,18 +753,19 @@ mod tests {
 
     #[tokio::test]
     async fn a_dropped_sftp_connection_is_opened_again() {
-        let Some(sshd) = Sshd::start() else {
+        let Some(sshd) = SftpServer::start() else {
             return;
         };
-        std::fs::write(sshd.files.path().join("x.txt"), "x").expect("x");
-        let mut client = SftpClient::connect(&sshd.block(json!({"password": PASSWORD})))
-            .await
-            .expect("connect");
+        std::fs::write(sshd.root().join("x.txt"), "x").expect("x");
+        let mut client =
+            SftpClient::connect(&sshd.block_with(json!({"password": sshd.password()})))
+                .await
+                .expect("connect");
         if let Some(live) = client.live.as_ref() {
             let _ = live.sftp.close().await;
         }
         client.last_used = Instant::now() - CHECK_AFTER * 2;
-        assert_eq!(client.list(&sshd.path("")).await.expect("list").len(), 1);
+        assert_eq!(client.list(&sshd.remote("")).await.expect("list").len(), 1);
     }
 
     #[test]
