@@ -91,6 +91,69 @@ pub fn load_connection(ctx: &Call<'_>, id: &str) -> Result<Value, AdaptorError> 
     open_connection(&ctx.state.secrets, &doc)
 }
 
+/// Flows fail fast on a connection the remote side refused (`offline`), with a clear error,
+/// until a ping succeeds again.
+pub fn ensure_online(connection: &Value) -> Result<(), AdaptorError> {
+    if connection["offline"].as_bool() != Some(true) {
+        return Ok(());
+    }
+    let id = connection["_id"].as_str().unwrap_or_default();
+    let mut error = AdaptorError::new(
+        "connection_offline",
+        format!(
+            "connection '{}' is offline since {} ({}): fix its credentials, then ping it (GET /v1/connections/{id}/ping)",
+            connection["name"].as_str().unwrap_or(id),
+            connection["offlineSince"]
+                .as_str()
+                .unwrap_or("an earlier run"),
+            connection["offlineReason"]
+                .as_str()
+                .unwrap_or("the remote side refused its credentials"),
+        ),
+    );
+    error.auth = true;
+    Err(error)
+}
+
+/// Mark connection `id` of `account` offline (the remote side refused its credentials with
+/// `reason`) or online again. Written only when it changes; flushed.
+pub fn set_offline(
+    state: &AppState,
+    account: &str,
+    id: &str,
+    reason: Option<&str>,
+) -> Result<(), crate::store::StoreError> {
+    let db = &state.db;
+    {
+        let _guard = db.lock();
+        let Some(mut doc) = db.get(account, "connections", id)? else {
+            return Ok(());
+        };
+        let offline = doc["offline"].as_bool() == Some(true);
+        match reason {
+            Some(_) if offline => return Ok(()),
+            None if !offline => return Ok(()),
+            Some(reason) => {
+                doc["offline"] = Value::Bool(true);
+                doc["offlineSince"] = Value::String(crate::util::now());
+                doc["offlineReason"] = Value::String(reason.to_owned());
+            }
+            None => {
+                if let Some(map) = doc.as_object_mut() {
+                    map.remove("offline");
+                    map.remove("offlineSince");
+                    map.remove("offlineReason");
+                }
+            }
+        }
+        let refs = (crate::model::CONNECTIONS.references)(&doc);
+        let mut batch = crate::store::Batch::default();
+        crate::store::Db::put_doc(&mut batch, account, "connections", id, &doc, &refs, &refs);
+        db.write(batch)?;
+    }
+    db.flush()
+}
+
 /// The connection a resource (export or import) uses.
 pub fn connection_of(ctx: &Call<'_>, resource: &Value) -> Result<Value, AdaptorError> {
     match resource["_connectionId"].as_str() {

@@ -63,7 +63,8 @@ pub static CONNECTIONS: Kind = Kind {
     validate: validate_connection,
     references: connection_references,
     secrets: connection_secrets,
-    owned: &[],
+    // Set by the platform when the remote side refuses the credentials, cleared by a ping.
+    owned: &["offline", "offlineSince", "offlineReason"],
 };
 
 fn validate_connection(c: &mut Check<'_>) {

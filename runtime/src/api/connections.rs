@@ -128,7 +128,16 @@ async fn connections_ping(
     let ctx = call_for(&state, &principal, &doc);
     let connection =
         adaptor::open_connection(&state.secrets, &doc).map_err(|e| adaptor_error(&e))?;
-    ping_answer(adaptor::ping(&ctx, &connection).await)
+    let result = adaptor::ping(&ctx, &connection).await;
+    // A ping is what brings an offline connection back (and a refused one goes offline).
+    match &result {
+        Ok(()) => adaptor::set_offline(&state, &principal.account, &id, None)?,
+        Err(e) if e.auth => {
+            adaptor::set_offline(&state, &principal.account, &id, Some(&e.message))?
+        }
+        Err(_) => {}
+    }
+    ping_answer(result)
 }
 
 async fn connections_ping_unsaved(

@@ -225,7 +225,8 @@ impl Runner {
                 .db()
                 .get(&self.account, kind, id)?
                 .ok_or_else(|| anyhow::anyhow!("the flow's {kind} '{id}' no longer exists"))?;
-            let connection = adaptor::connection_of(&self.call(), &resource);
+            let connection = adaptor::connection_of(&self.call(), &resource)
+                .and_then(|c| adaptor::ensure_online(&c).map(|()| c));
             let mapping = Mapping::compile(&resource["mapping"])
                 .map_err(|e| format!("mapping {}: {e}", e.field()));
             let response_mapping = match entry.get("responseMapping") {
@@ -357,7 +358,9 @@ impl Runner {
             job::put(&mut batch, &self.account, &export_job);
             self.db().write(batch)?;
         }
-        let connection = match adaptor::connection_of(&self.call(), &export) {
+        let connection = match adaptor::connection_of(&self.call(), &export)
+            .and_then(|c| adaptor::ensure_online(&c).map(|()| c))
+        {
             Ok(c) => c,
             Err(e) => {
                 self.finish_child(&export_job_id, "failed")?;
@@ -411,6 +414,9 @@ impl Runner {
             } = match page {
                 Ok(page) => page,
                 Err(e) => {
+                    if e.auth {
+                        self.offline(&once_connection, &e.message);
+                    }
                     // Recorded once, on the flow job, when the run ends failed.
                     stop = Some(Stop::Failed(format!(
                         "export '{export_id}' failed: {}",
@@ -540,6 +546,21 @@ impl Runner {
                 break;
             }
             let results = self.run_processor(index, &slots, &alive).await;
+            // The target refused the credentials: the connection goes offline, so that the
+            // next runs fail fast until a ping succeeds.
+            if let Some(refused) = results.iter().find(|r| r.status_code == 401)
+                && let Ok(connection) = &self.processors[index].connection
+            {
+                let message = refused
+                    .errors
+                    .first()
+                    .map_or("the remote side refused the credentials", |e| {
+                        e.message.as_str()
+                    })
+                    .to_owned();
+                let connection = connection.clone();
+                self.offline(&connection, &message);
+            }
             let p = &self.processors[index];
             let proceed = p.entry["proceedOnFailure"].as_bool() == Some(true);
             let job = p.job.clone();
@@ -890,6 +911,14 @@ impl Runner {
         }
         self.checkpoint()?;
         Ok(())
+    }
+
+    /// Mark `connection` offline with `reason` (logged when the store refuses).
+    fn offline(&self, connection: &Value, reason: &str) {
+        let id = connection["_id"].as_str().unwrap_or_default();
+        if let Err(e) = adaptor::set_offline(&self.state, &self.account, id, Some(reason)) {
+            tracing::error!(connection = %id, "marking the connection offline failed: {e}");
+        }
     }
 
     /// Delete or move an exported file whose records all went through.

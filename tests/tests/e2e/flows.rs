@@ -1848,3 +1848,60 @@ async fn a_running_job_finishes_on_the_component_it_started_with() {
         .expect(200);
     assert_eq!(errors[0]["code"], json!("function_not_found"), "{errors}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_whose_credentials_are_refused_goes_offline_until_a_ping_succeeds() {
+    let Setup {
+        server: _server,
+        api,
+        remote,
+        conn: _conn,
+    } = setup().await;
+    let conn = http_connection(&api, &remote, "wrong-token").await;
+    let export_id = export(&api, &conn, "Orders", json!({"http": orders_by_page()})).await;
+    let import_id = import(&api, &conn, "/sink", id_mapping(), json!({})).await;
+    let flow_id = flow(&api, "Refused", &export_id, &import_id).await;
+
+    let first = wait_for_job(&api, &run(&api, &flow_id).await).await;
+    assert_eq!(status(&first), "failed", "{first}");
+    let offline = api
+        .get(&format!("/v1/connections/{conn}"))
+        .await
+        .expect(200);
+    assert_eq!(offline["offline"], json!(true), "{offline}");
+
+    // While offline, runs fail fast without asking the remote side.
+    let asked = remote.count("/secure/orders");
+    let second = wait_for_job(&api, &run(&api, &flow_id).await).await;
+    assert_eq!(status(&second), "failed", "{second}");
+    assert_eq!(remote.count("/secure/orders"), asked, "nothing was sent");
+    let errors = api
+        .get(&format!("/v1/jobs/{}/joberrors", string(&second, "_id")))
+        .await
+        .expect(200);
+    let message = errors[0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("offline"), "{errors}");
+
+    // Fixing the credentials is not enough: a successful ping brings it back.
+    let mut fixed = offline.clone();
+    fixed["http"]["bearerToken"] = json!(remote::TOKEN);
+    let fixed = api
+        .put(&format!("/v1/connections/{conn}"), &fixed)
+        .await
+        .expect(200);
+    assert_eq!(
+        fixed["offline"],
+        json!(true),
+        "a PUT cannot clear it: {fixed}"
+    );
+    api.get(&format!("/v1/connections/{conn}/ping"))
+        .await
+        .expect(200);
+    let online = api
+        .get(&format!("/v1/connections/{conn}"))
+        .await
+        .expect(200);
+    assert!(online["offline"].is_null(), "{online}");
+    let third = wait_for_job(&api, &run(&api, &flow_id).await).await;
+    assert_eq!(status(&third), "completed", "{third}");
+}
