@@ -299,7 +299,7 @@ impl Runner {
         let db = self.state.db.clone();
         let _guard = db.lock();
         let mut batch = Batch::default();
-        let mut cancelling = false;
+        let mut cancelling = None;
         let now = json!(util::now());
         for (id, counts) in self.counts.drain() {
             if counts.is_zero() && id != self.flow_job {
@@ -310,7 +310,7 @@ impl Runner {
             };
             counts.add_to(&mut doc);
             if id == self.flow_job {
-                cancelling = doc["status"].as_str() == Some("cancelling");
+                cancelling = Some(doc["status"].as_str() == Some("cancelling"));
                 if self.errors.iter().any(|e| e.retry.is_some()) {
                     doc["retriable"] = json!(true);
                 }
@@ -318,13 +318,15 @@ impl Runner {
             doc["lastModified"] = now.clone();
             job::put(&mut batch, &self.account, &doc);
         }
-        if !self.counts.contains_key(&self.flow_job) && !cancelling {
-            cancelling = self
+        // The flow job had nothing to count: read its status for a cancel request all the same.
+        let cancelling = match cancelling {
+            Some(c) => c,
+            None => self
                 .state
                 .db
                 .get(&self.account, "jobs", &self.flow_job)?
-                .is_some_and(|d| d["status"].as_str() == Some("cancelling"));
-        }
+                .is_some_and(|d| d["status"].as_str() == Some("cancelling")),
+        };
         job::put_errors(&mut batch, &self.account, &self.flow_job, &self.errors);
         self.errors.clear();
         if !self.resolved.is_empty() {
