@@ -23,6 +23,9 @@
 //! [1] warm-up seconds per implementation and scenario, `BENCH_EXTENSION_OUT`
 //! [`bench-results/extension.json`], `NODE` [`node`].
 
+#[path = "common/guest.rs"]
+mod guest;
+
 use std::future::Future;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -132,7 +135,7 @@ async fn run(settings: &Settings) -> Result<()> {
             bail!("BENCH_EXTENSION_ONLY={other}: expected pages, instantiate, pooling or wasm")
         }
     }
-    let component = build_guest(&settings.root)?;
+    let component = guest::build_guest(&settings.root, "bench-extension")?;
     let cache = tempfile::tempdir()?;
     let pooling = Runtime::new(&cache.path().join("pooling"), Allocation::Pooling)?;
     let on_demand = Runtime::new(&cache.path().join("on-demand"), Allocation::OnDemand)?;
@@ -1074,50 +1077,6 @@ fn check_transformed(options: &Value, result: &Value) -> Result<usize> {
 }
 
 // --- building the guest, reporting ------------------------------------------------------------
-
-/// Build `benches/components` for wasm32-wasip2 (from source, every run; cargo makes it a no-op
-/// when nothing changed) and read the benchmark guest.
-fn build_guest(root: &Path) -> Result<Vec<u8>> {
-    let manifest = root.join("benches/components/Cargo.toml");
-    let target_dir = root.join("benches/components/target");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-wasip2",
-            "--manifest-path",
-        ])
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(&target_dir);
-    // The outer build's settings are for the host, not for the guest.
-    for var in [
-        "CARGO_ENCODED_RUSTFLAGS",
-        "RUSTFLAGS",
-        "CARGO_TARGET_DIR",
-        "CARGO_BUILD_TARGET",
-        "RUSTC_WRAPPER",
-        "RUSTC_WORKSPACE_WRAPPER",
-    ] {
-        command.env_remove(var);
-    }
-    println!(
-        "bench-extension: building the guest component (benches/components, wasm32-wasip2, release)"
-    );
-    let status = command
-        .status()
-        .context("running cargo for the guest component")?;
-    ensure!(
-        status.success(),
-        "building {} failed (is the wasm32-wasip2 target installed? `rustup target add wasm32-wasip2`)",
-        manifest.display()
-    );
-    let wasm = target_dir.join("wasm32-wasip2/release/bench_presave.wasm");
-    std::fs::read(&wasm).with_context(|| format!("reading {}", wasm.display()))
-}
 
 fn report(settings: &Settings, inst: &Instantiate, scenarios: &[Scenario]) -> Value {
     let commit = Command::new("git")

@@ -39,6 +39,9 @@
 //! [`bench-results/flow.json`]; `BENCH_FLOW_ONLY` = `wasm` or `native` runs that variant only
 //! (`BENCH_FLOW_RECORDS` records; for profiling, e.g. under `perf record`), writing no results.
 
+#[path = "common/guest.rs"]
+mod guest;
+
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -146,7 +149,7 @@ fn main() -> Result<()> {
 }
 
 async fn run(settings: &Settings) -> Result<()> {
-    let component = build_guest(&settings.root)?;
+    let component = guest::build_guest(&settings.root, "bench-flow")?;
     let bench = Bench::start(settings, component).await?;
     println!(
         "bench-flow: {} CPUs shared with everything else on the machine (load average {}); records of ~{} bytes, {} per source response, pages of {} (one sink request each)",
@@ -1337,50 +1340,6 @@ fn same(a_name: &str, a: &Value, b_name: &str, b: &Value) -> Result<()> {
         }
     }
     walk(a, b, &mut String::from("$")).map_err(|e| anyhow!("{a_name} and {b_name} disagree at {e}"))
-}
-
-/// Build `benches/components` for wasm32-wasip2 (from source, every run; cargo makes it a no-op
-/// when nothing changed) and read the benchmark guest.
-fn build_guest(root: &Path) -> Result<Vec<u8>> {
-    let manifest = root.join("benches/components/Cargo.toml");
-    let target_dir = root.join("benches/components/target");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-wasip2",
-            "--manifest-path",
-        ])
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(&target_dir);
-    // The outer build's settings are for the host, not for the guest.
-    for var in [
-        "CARGO_ENCODED_RUSTFLAGS",
-        "RUSTFLAGS",
-        "CARGO_TARGET_DIR",
-        "CARGO_BUILD_TARGET",
-        "RUSTC_WRAPPER",
-        "RUSTC_WORKSPACE_WRAPPER",
-    ] {
-        command.env_remove(var);
-    }
-    println!(
-        "bench-flow: building the guest component (benches/components, wasm32-wasip2, release)"
-    );
-    let status = command
-        .status()
-        .context("running cargo for the guest component")?;
-    ensure!(
-        status.success(),
-        "building {} failed (is the wasm32-wasip2 target installed? `rustup target add wasm32-wasip2`)",
-        manifest.display()
-    );
-    let wasm = target_dir.join("wasm32-wasip2/release/bench_presave.wasm");
-    std::fs::read(&wasm).with_context(|| format!("reading {}", wasm.display()))
 }
 
 /// The 1, 5 and 15 minute load averages (other work competing for the CPUs).
