@@ -291,27 +291,6 @@ async fn run_to_end(api: &Api, flow: &str) -> Value {
     finished(api, &id).await
 }
 
-async fn job_errors(api: &Api, id: &str) -> Vec<Value> {
-    let list = api
-        .get(&format!("/v1/jobs/{id}/joberrors"))
-        .await
-        .expect(200);
-    list.as_array()
-        .unwrap_or_else(|| panic!("a list of job errors: {list}"))
-        .clone()
-}
-
-/// The child jobs of a flow job.
-async fn children(api: &Api, flow_job: &str) -> Vec<Value> {
-    let list = api
-        .get(&format!("/v1/jobs?_flowJobId={flow_job}"))
-        .await
-        .expect(200);
-    list.as_array()
-        .unwrap_or_else(|| panic!("a list of jobs: {list}"))
-        .clone()
-}
-
 /// The child job of type `kind` (`export`/`import`).
 async fn child(api: &Api, flow_job: &str, kind: &str) -> Value {
     let kids = children(api, flow_job).await;

@@ -205,17 +205,6 @@ async fn running_with_a_page_done(api: &Api, id: &str) -> Value {
     doc
 }
 
-/// The child jobs of a flow job.
-async fn children(api: &Api, flow_job: &str) -> Vec<Value> {
-    let list = api
-        .get(&format!("/v1/jobs?_flowJobId={flow_job}"))
-        .await
-        .expect(200);
-    list.as_array()
-        .unwrap_or_else(|| panic!("a list of jobs: {list}"))
-        .clone()
-}
-
 /// The one child job of `kind` (`export`/`import`) for the resource `id`.
 fn child<'a>(children: &'a [Value], kind: &str, id: &str) -> &'a Value {
     let field = if kind == "export" {
@@ -233,16 +222,6 @@ fn child<'a>(children: &'a [Value], kind: &str, id: &str) -> &'a Value {
         "one {kind} job for {id} among the child jobs: {children:#?}"
     );
     found[0]
-}
-
-async fn job_errors(api: &Api, id: &str) -> Vec<Value> {
-    let list = api
-        .get(&format!("/v1/jobs/{id}/joberrors"))
-        .await
-        .expect(200);
-    list.as_array()
-        .unwrap_or_else(|| panic!("a list of job errors: {list}"))
-        .clone()
 }
 
 /// The jobs of a flow.

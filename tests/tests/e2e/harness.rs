@@ -670,3 +670,21 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 pub fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// The JSON array `GET path` answers (200), e.g. a list of jobs.
+pub async fn list_of(api: &Api, path: &str) -> Vec<Value> {
+    let list = api.get(path).await.expect(200);
+    list.as_array()
+        .unwrap_or_else(|| panic!("GET {path}: a list, not {list}"))
+        .clone()
+}
+
+/// The child jobs of a flow job.
+pub async fn children(api: &Api, flow_job: &str) -> Vec<Value> {
+    list_of(api, &format!("/v1/jobs?_flowJobId={flow_job}")).await
+}
+
+/// The job errors of a job.
+pub async fn job_errors(api: &Api, id: &str) -> Vec<Value> {
+    list_of(api, &format!("/v1/jobs/{id}/joberrors")).await
+}
