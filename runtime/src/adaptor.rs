@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::AppState;
 use crate::secrets::{self, SecretBox};
 
+pub mod debug;
 pub mod files;
 pub mod format;
 pub mod http;
@@ -41,6 +42,7 @@ pub struct Call<'a> {
 pub struct Connections {
     http: Mutex<HashMap<String, (String, Arc<http::HttpConnection>)>>,
     temp_dir: std::sync::OnceLock<std::path::PathBuf>,
+    debug: debug::DebugLogs,
 }
 
 impl Connections {
@@ -48,6 +50,16 @@ impl Connections {
     /// directory, so large files never land in a memory-backed /tmp). Set once, at start.
     pub fn set_temp_dir(&self, dir: std::path::PathBuf) {
         let _ = self.temp_dir.set(dir);
+    }
+
+    /// The debug logs of every connection (`GET /v1/connections/{_id}/debug`).
+    pub fn debug_logs(&self) -> &debug::DebugLogs {
+        &self.debug
+    }
+
+    /// Where the adaptors of `connection` (secrets open) record their requests.
+    pub fn log(&self, connection: &Value) -> debug::ConnectionLog {
+        self.debug.for_connection(connection)
     }
 
     /// Where file adaptors keep local copies.
@@ -72,7 +84,8 @@ impl Connections {
         {
             return Ok(conn.clone());
         }
-        let conn = Arc::new(http::HttpConnection::from_doc(connection)?);
+        let conn =
+            Arc::new(http::HttpConnection::from_doc(connection)?.with_log(self.log(connection)));
         if !id.is_empty() {
             live.insert(id, (version, conn.clone()));
         }
@@ -221,11 +234,10 @@ impl Exporter {
                 }
                 Ok(Self::Wrapper(exporter))
             }
-            "ftp" | "s3" => Ok(Self::File(Box::new(files::FileExport::new(
-                connection,
-                export,
-                &ctx.state.adaptors.temp_dir(),
-            )?))),
+            "ftp" | "s3" => Ok(Self::File(Box::new(
+                files::FileExport::new(connection, export, &ctx.state.adaptors.temp_dir())?
+                    .with_log(ctx.state.adaptors.log(connection)),
+            ))),
             _ => Err(unsupported(connection, "exporting")),
         }
     }
@@ -287,7 +299,8 @@ pub async fn import(
             // One file for these records (aggregated imports go through the runner's
             // `files::FileWriter` instead).
             let writer =
-                files::FileWriter::new(connection, import, &ctx.state.adaptors.temp_dir())?;
+                files::FileWriter::new(connection, import, &ctx.state.adaptors.temp_dir())?
+                    .with_log(ctx.state.adaptors.log(connection));
             writer.write(post_map)?;
             let path = writer.upload(context).await?;
             let json = serde_json::json!({"fileName": path});
@@ -305,7 +318,12 @@ pub async fn ping(ctx: &Call<'_>, connection: &Value) -> Result<(), AdaptorError
     match connection_type(connection) {
         "http" | "rest" => ctx.state.adaptors.http(connection)?.ping().await,
         "wrapper" => wrapper::ping(ctx, connection).await,
-        "ftp" | "s3" => files::FileClient::connect(connection).await?.ping().await,
+        "ftp" | "s3" => {
+            files::FileClient::connect_logged(connection, ctx.state.adaptors.log(connection))
+                .await?
+                .ping()
+                .await
+        }
         _ => Err(unsupported(connection, "pinging")),
     }
 }

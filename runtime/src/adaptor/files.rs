@@ -7,10 +7,12 @@
 //! file's size never shows in memory.
 
 use std::path::Path;
+use std::time::Instant;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::AdaptorError;
+use super::debug::ConnectionLog;
 
 pub mod ftp;
 pub mod s3;
@@ -25,8 +27,14 @@ pub struct FileEntry {
     pub size: Option<u64>,
 }
 
-/// A live connection to a file server or object store.
-pub enum FileClient {
+/// A live connection to a file server or object store; every operation is recorded in the
+/// connection's debug log.
+pub struct FileClient {
+    server: Server,
+    log: ConnectionLog,
+}
+
+enum Server {
     /// FTP or FTPS (explicit TLS).
     Ftp(ftp::FtpClient),
     /// SFTP over SSH.
@@ -35,82 +43,167 @@ pub enum FileClient {
     S3(s3::S3Client),
 }
 
+/// Run `$call` on whichever client `$server` holds.
+macro_rules! on_server {
+    ($server:expr, $c:ident => $call:expr) => {
+        match $server {
+            Server::Ftp($c) => $call,
+            Server::Sftp($c) => $call,
+            Server::S3($c) => $call,
+        }
+    };
+}
+
 impl FileClient {
     /// Connect with `connection` (secrets open): type `ftp` with `ftp.type` `ftp` / `ftps` /
     /// `sftp`, or type `s3`. Wrong credentials, unknown hosts and refused connections are
     /// errors saying so (auth failures have `auth` set).
     pub async fn connect(connection: &Value) -> Result<FileClient, AdaptorError> {
-        match connection["type"].as_str() {
-            Some("ftp") => match connection["ftp"]["type"].as_str().unwrap_or("ftp") {
-                "sftp" => Ok(Self::Sftp(
-                    sftp::SftpClient::connect(&connection["ftp"]).await?,
+        Self::connect_logged(connection, ConnectionLog::default()).await
+    }
+
+    /// [`FileClient::connect`], recording the connection and every operation in `log`.
+    pub async fn connect_logged(
+        connection: &Value,
+        log: ConnectionLog,
+    ) -> Result<FileClient, AdaptorError> {
+        let started = Instant::now();
+        let server = async {
+            match connection["type"].as_str() {
+                Some("ftp") => match connection["ftp"]["type"].as_str().unwrap_or("ftp") {
+                    "sftp" => Ok(Server::Sftp(
+                        sftp::SftpClient::connect(&connection["ftp"]).await?,
+                    )),
+                    _ => Ok(Server::Ftp(
+                        ftp::FtpClient::connect(&connection["ftp"]).await?,
+                    )),
+                },
+                Some("s3") => Ok(Server::S3(s3::S3Client::connect(&connection["s3"]).await?)),
+                other => Err(AdaptorError::new(
+                    "unsupported_connection_type",
+                    format!("'{}' is not a file connection", other.unwrap_or_default()),
                 )),
-                _ => Ok(Self::Ftp(
-                    ftp::FtpClient::connect(&connection["ftp"]).await?,
-                )),
-            },
-            Some("s3") => Ok(Self::S3(s3::S3Client::connect(&connection["s3"]).await?)),
-            other => Err(AdaptorError::new(
-                "unsupported_connection_type",
-                format!("'{}' is not a file connection", other.unwrap_or_default()),
-            )),
+            }
         }
+        .await;
+        let host = match connection["type"].as_str() {
+            Some("s3") => connection["s3"]["endpoint"]
+                .as_str()
+                .or(connection["s3"]["region"].as_str())
+                .unwrap_or("aws"),
+            _ => connection["ftp"]["hostURI"].as_str().unwrap_or_default(),
+        };
+        record(
+            &log,
+            "connect",
+            host,
+            started,
+            &server.as_ref().map(|_| None),
+        );
+        Ok(FileClient {
+            server: server?,
+            log,
+        })
     }
 
     /// Check that the server answers and accepts the credentials.
     pub async fn ping(&mut self) -> Result<(), AdaptorError> {
-        match self {
-            Self::Ftp(c) => c.ping().await,
-            Self::Sftp(c) => c.ping().await,
-            Self::S3(c) => c.ping().await,
-        }
+        let started = Instant::now();
+        let result = on_server!(&mut self.server, c => c.ping().await);
+        record(
+            &self.log,
+            "ping",
+            "",
+            started,
+            &result.as_ref().map(|_| None),
+        );
+        result
     }
 
     /// The files (not directories) directly in `directory`.
     pub async fn list(&mut self, directory: &str) -> Result<Vec<FileEntry>, AdaptorError> {
-        match self {
-            Self::Ftp(c) => c.list(directory).await,
-            Self::Sftp(c) => c.list(directory).await,
-            Self::S3(c) => c.list(directory).await,
-        }
+        let started = Instant::now();
+        let result = on_server!(&mut self.server, c => c.list(directory).await);
+        let files = result
+            .as_ref()
+            .map(|files| Some(json!({"files": files.len()})));
+        record(&self.log, "list", directory, started, &files);
+        result
     }
 
     /// Download `path` into the local file `to` (created or truncated); returns the bytes
     /// written. A file that vanished is an error with code `file_not_found`.
     pub async fn download(&mut self, path: &str, to: &Path) -> Result<u64, AdaptorError> {
-        match self {
-            Self::Ftp(c) => c.download(path, to).await,
-            Self::Sftp(c) => c.download(path, to).await,
-            Self::S3(c) => c.download(path, to).await,
-        }
+        let started = Instant::now();
+        let result = on_server!(&mut self.server, c => c.download(path, to).await);
+        let bytes = result.as_ref().map(|bytes| Some(json!({"bytes": bytes})));
+        record(&self.log, "download", path, started, &bytes);
+        result
     }
 
     /// Upload the local file `from` to `path` (replacing what is there).
     pub async fn upload(&mut self, from: &Path, path: &str) -> Result<(), AdaptorError> {
-        match self {
-            Self::Ftp(c) => c.upload(from, path).await,
-            Self::Sftp(c) => c.upload(from, path).await,
-            Self::S3(c) => c.upload(from, path).await,
-        }
+        let started = Instant::now();
+        let result = on_server!(&mut self.server, c => c.upload(from, path).await);
+        let bytes = std::fs::metadata(from).map(|m| m.len()).ok();
+        let detail = result.as_ref().map(|_| bytes.map(|b| json!({"bytes": b})));
+        record(&self.log, "upload", path, started, &detail);
+        result
     }
 
     /// Delete `path`.
     pub async fn delete(&mut self, path: &str) -> Result<(), AdaptorError> {
-        match self {
-            Self::Ftp(c) => c.delete(path).await,
-            Self::Sftp(c) => c.delete(path).await,
-            Self::S3(c) => c.delete(path).await,
-        }
+        let started = Instant::now();
+        let result = on_server!(&mut self.server, c => c.delete(path).await);
+        record(
+            &self.log,
+            "delete",
+            path,
+            started,
+            &result.as_ref().map(|_| None),
+        );
+        result
     }
 
     /// Move `from` to `to` (the target directory exists).
     pub async fn rename(&mut self, from: &str, to: &str) -> Result<(), AdaptorError> {
-        match self {
-            Self::Ftp(c) => c.rename(from, to).await,
-            Self::Sftp(c) => c.rename(from, to).await,
-            Self::S3(c) => c.rename(from, to).await,
+        let started = Instant::now();
+        let result = on_server!(&mut self.server, c => c.rename(from, to).await);
+        let detail = result.as_ref().map(|_| Some(json!({"to": to})));
+        record(&self.log, "rename", from, started, &detail);
+        result
+    }
+}
+
+/// One debug-log entry for a file operation on `path`: how long it took, and what came of it
+/// (`detail` fields on success, the error's message otherwise).
+fn record<E: std::fmt::Display>(
+    log: &ConnectionLog,
+    operation: &str,
+    path: &str,
+    started: Instant,
+    outcome: &Result<Option<Value>, E>,
+) {
+    if !log.is_on() {
+        return;
+    }
+    let mut entry = serde_json::Map::new();
+    entry.insert("operation".into(), operation.into());
+    if !path.is_empty() {
+        entry.insert("path".into(), path.into());
+    }
+    entry.insert(
+        "durationMs".into(),
+        (started.elapsed().as_millis() as u64).into(),
+    );
+    match outcome {
+        Ok(Some(Value::Object(detail))) => entry.extend(detail.clone()),
+        Ok(_) => {}
+        Err(e) => {
+            entry.insert("error".into(), e.to_string().into());
         }
     }
+    log.record(entry);
 }
 
 /// `directory` and `name` joined with one `/`.
@@ -232,6 +325,7 @@ pub fn temp_file(dir: &Path) -> Result<tempfile::NamedTempFile, AdaptorError> {
 pub struct FileExport {
     client: Option<FileClient>,
     connection: Value,
+    log: ConnectionLog,
     directory: String,
     filters: (String, String),
     format: super::format::FileFormat,
@@ -263,6 +357,7 @@ impl FileExport {
         Ok(FileExport {
             client: None,
             connection: connection.clone(),
+            log: ConnectionLog::default(),
             directory: directory_of(connection, export)?,
             filters: name_filters(connection, export),
             format,
@@ -274,9 +369,16 @@ impl FileExport {
         })
     }
 
+    /// The same export, recording its file operations in `log`.
+    pub fn with_log(mut self, log: ConnectionLog) -> Self {
+        self.log = log;
+        self
+    }
+
     async fn client(&mut self) -> Result<&mut FileClient, AdaptorError> {
         if self.client.is_none() {
-            self.client = Some(FileClient::connect(&self.connection).await?);
+            self.client =
+                Some(FileClient::connect_logged(&self.connection, self.log.clone()).await?);
         }
         Ok(self.client.as_mut().expect("connected just above"))
     }
@@ -416,6 +518,7 @@ pub fn file_name(
 /// import's page (`skipAggregation: true`) or a whole run (aggregation, the default).
 pub struct FileWriter {
     connection: Value,
+    log: ConnectionLog,
     import: Value,
     format: super::format::FileFormat,
     state: std::sync::Mutex<Option<WriterState>>,
@@ -433,11 +536,18 @@ impl FileWriter {
     pub fn new(connection: &Value, import: &Value, temp_dir: &Path) -> Result<Self, AdaptorError> {
         Ok(Self {
             connection: connection.clone(),
+            log: ConnectionLog::default(),
             import: import.clone(),
             format: super::format::FileFormat::from_block(&import["file"])?,
             state: std::sync::Mutex::new(None),
             temp_dir: temp_dir.to_owned(),
         })
+    }
+
+    /// The same writer, recording its uploads in `log`.
+    pub fn with_log(mut self, log: ConnectionLog) -> Self {
+        self.log = log;
+        self
     }
 
     /// Append `records` to the local file.
@@ -484,7 +594,7 @@ impl FileWriter {
         drop(file);
         let name = file_name(&self.connection, &self.import, &self.format, context)?;
         let path = join(&directory_of(&self.connection, &self.import)?, &name);
-        let mut client = FileClient::connect(&self.connection).await?;
+        let mut client = FileClient::connect_logged(&self.connection, self.log.clone()).await?;
         client.upload(state.local.path(), &path).await?;
         Ok(Some(path))
     }

@@ -42,6 +42,7 @@ use reqwest::{Client, Method, Url};
 use serde_json::{Map, Value, json};
 use tokio::sync::{Mutex, Semaphore};
 
+use crate::adaptor::debug::{self, ConnectionLog};
 use crate::adaptor::{AdaptorError, ErrorItem, RecordResult};
 use crate::flow::template::Template;
 use crate::model::check::{get, get_mut};
@@ -166,6 +167,8 @@ pub struct HttpConnection {
     client: Client,
     /// The first retry wait without `Retry-After` (tests shorten it).
     backoff: Duration,
+    /// Where requests and responses are recorded (the connection debug log).
+    log: ConnectionLog,
 }
 
 impl std::fmt::Debug for HttpConnection {
@@ -552,7 +555,14 @@ impl HttpConnection {
             limit: Semaphore::new(concurrency),
             client,
             backoff: FIRST_BACKOFF,
+            log: ConnectionLog::default(),
         })
+    }
+
+    /// The same connection, recording its requests and responses in `log`.
+    pub fn with_log(mut self, log: ConnectionLog) -> Self {
+        self.log = log;
+        self
     }
 
     /// How many requests may be in flight through this connection at once.
@@ -769,6 +779,7 @@ impl HttpConnection {
             status,
             auth: true,
         };
+        let started = Instant::now();
         let response = self
             .client
             .post(url.clone())
@@ -777,7 +788,27 @@ impl HttpConnection {
             .body(form_encode(form))
             .send()
             .await
-            .map_err(|e| transport_error(e, &url))?;
+            .map_err(|e| transport_error(e, &url));
+        if self.log.is_on() {
+            // The form carries the client secret and the answer the token: neither is kept.
+            let mut entry = serde_json::Map::new();
+            entry.insert("method".into(), "POST".into());
+            entry.insert("url".into(), url.as_str().into());
+            entry.insert(
+                "durationMs".into(),
+                (started.elapsed().as_millis() as u64).into(),
+            );
+            match &response {
+                Ok(r) => entry.insert("status".into(), r.status().as_u16().into()),
+                Err(e) => entry.insert("error".into(), e.message.clone().into()),
+            };
+            entry.insert(
+                "note".into(),
+                "OAuth 2.0 token request (bodies are not recorded)".into(),
+            );
+            self.log.record(entry);
+        }
+        let response = response?;
         let status = response.status().as_u16();
         let body = response
             .bytes()
@@ -859,6 +890,90 @@ impl HttpConnection {
             .acquire()
             .await
             .map_err(|_| AdaptorError::new("internal", "the connection is shut down"))?;
+        let logged = self
+            .log
+            .is_on()
+            .then(|| self.request_entry(method, &url, &headers, body));
+        let started = Instant::now();
+        let result = self.exchange(method, url, headers, body).await;
+        if let Some(mut entry) = logged {
+            entry.insert(
+                "durationMs".into(),
+                (started.elapsed().as_millis() as u64).into(),
+            );
+            match &result {
+                Ok(response) => {
+                    entry.insert("status".into(), response.status.into());
+                    entry.insert("responseHeaders".into(), logged_headers(&response.headers));
+                    if let Some(text) = debug::body_excerpt(&response.body) {
+                        entry.insert("responseBody".into(), text.into());
+                    }
+                }
+                Err(e) => {
+                    if let Some(status) = e.status {
+                        entry.insert("status".into(), status.into());
+                    }
+                    entry.insert("error".into(), e.message.clone().into());
+                }
+            }
+            self.log.record(entry);
+        }
+        result
+    }
+
+    /// What the debug log shows of a request: method, URL (a token parameter masked), headers
+    /// (credentials and custom headers masked) and the start of the body.
+    fn request_entry(
+        &self,
+        method: &Method,
+        url: &Url,
+        headers: &HeaderMap,
+        body: Option<&Vec<u8>>,
+    ) -> serde_json::Map<String, Value> {
+        let mut url = url.clone();
+        if let TokenLocation::Query(param) = &self.token_location
+            && url.query_pairs().any(|(name, _)| name == param.as_str())
+        {
+            let pairs: Vec<(String, String)> = url
+                .query_pairs()
+                .map(|(name, value)| {
+                    let value = if name == param.as_str() {
+                        debug::MASK.to_owned()
+                    } else {
+                        value.into_owned()
+                    };
+                    (name.into_owned(), value)
+                })
+                .collect();
+            url.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        let mut shown = serde_json::Map::new();
+        for (name, value) in headers {
+            let text = if value.is_sensitive() {
+                debug::MASK.to_owned()
+            } else {
+                String::from_utf8_lossy(value.as_bytes()).into_owned()
+            };
+            shown.insert(name.as_str().to_owned(), text.into());
+        }
+        let mut entry = serde_json::Map::new();
+        entry.insert("method".into(), method.as_str().into());
+        entry.insert("url".into(), url.as_str().into());
+        entry.insert("requestHeaders".into(), Value::Object(shown));
+        if let Some(text) = body.and_then(|b| debug::body_excerpt(b)) {
+            entry.insert("requestBody".into(), text.into());
+        }
+        entry
+    }
+
+    /// Send the request and read the whole answer.
+    async fn exchange(
+        &self,
+        method: &Method,
+        url: Url,
+        headers: HeaderMap,
+        body: Option<&Vec<u8>>,
+    ) -> Result<HttpResponse, AdaptorError> {
         let started = Instant::now();
         let mut request = self
             .client
@@ -919,6 +1034,20 @@ impl HttpConnection {
             body,
         })
     }
+}
+
+/// Response headers as the debug log shows them (cookies masked).
+fn logged_headers(headers: &[(String, String)]) -> Value {
+    let mut shown = serde_json::Map::new();
+    for (name, value) in headers {
+        let text = if name.eq_ignore_ascii_case("set-cookie") {
+            debug::MASK
+        } else {
+            value.as_str()
+        };
+        shown.insert(name.clone(), text.into());
+    }
+    Value::Object(shown)
 }
 
 /// Drops the cached token if it is still the one the API refused (another request may have

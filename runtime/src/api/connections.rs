@@ -46,7 +46,8 @@ pub fn routes() -> Routes {
             "/connections/{id}/debug",
             |State(s): State<AppState>, p: Principal, Id(id)| async move {
                 load(&s.db, &p, &CONNECTIONS, CONNECTIONS.name, &id)?;
-                Err::<(), _>(ApiError::not_implemented("the connection debug log"))
+                let entries = s.adaptors.debug_logs().entries(&id);
+                Ok::<_, ApiError>(json_response(StatusCode::OK, &Value::Array(entries)))
             },
             Op::new(
                 "connections",
@@ -401,7 +402,7 @@ async fn file_proxy(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     use crate::adaptor::files::{FileClient, temp_file};
-    let mut client = FileClient::connect(connection)
+    let mut client = FileClient::connect_logged(connection, state.adaptors.log(connection))
         .await
         .map_err(|e| adaptor_error(&e))?;
     let temp_dir = state.adaptors.temp_dir();

@@ -199,7 +199,8 @@ pub async fn import_all(
     let writer = match connection["type"].as_str() {
         Some("ftp" | "s3") if import["file"]["skipAggregation"].as_bool() != Some(true) => Some(
             adaptor::files::FileWriter::new(connection, import, &ctx.state.adaptors.temp_dir())
-                .map_err(|e| adaptor_error(&e))?,
+                .map_err(|e| adaptor_error(&e))?
+                .with_log(ctx.state.adaptors.log(connection)),
         ),
         _ => None,
     };

@@ -396,6 +396,9 @@ pub async fn delete(
         }
         state.db.write(batch)?;
     }
+    if kind.name == model::CONNECTIONS.name {
+        state.adaptors.debug_logs().forget(id);
+    }
     flush(&state.db).await
 }
 

@@ -253,7 +253,10 @@ impl Runner {
                 Ok(c) if aggregates => {
                     let temp = self.state.adaptors.temp_dir();
                     match files::FileWriter::new(&c, &resource, &temp) {
-                        Ok(w) => (Ok(c), Some(w)),
+                        Ok(w) => {
+                            let w = w.with_log(self.state.adaptors.log(&c));
+                            (Ok(c), Some(w))
+                        }
                         Err(e) => (Err(e), None),
                     }
                 }
@@ -935,7 +938,8 @@ impl Runner {
             return Ok(());
         }
         if client.is_none() {
-            *client = Some(files::FileClient::connect(connection).await?);
+            let log = self.state.adaptors.log(connection);
+            *client = Some(files::FileClient::connect_logged(connection, log).await?);
         }
         let client = client.as_mut().expect("connected just above");
         policy.apply(client, path).await

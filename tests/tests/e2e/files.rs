@@ -675,6 +675,63 @@ async fn a_flow_exports_csv_from_sftp_into_one_json_file_on_s3_per_run_and_calls
         "postAggregate was called once, with the uploaded file's name"
     );
     assert_eq!(job_errors(&api, &job_id).await, Vec::<Value>::new());
+
+    // The debug logs show what each connection did, file by file.
+    let operations = |entries: &[Value]| -> Vec<String> {
+        entries
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["operation"].as_str().expect("an operation"),
+                    e["path"].as_str().unwrap_or("")
+                )
+            })
+            .collect()
+    };
+    let from_log = debug_log(&api, &from).await;
+    let done_with_sftp = operations(&from_log);
+    for (op, path) in [
+        ("list", "in"),
+        ("download", "in/a.csv"),
+        ("download", "in/c.csv"),
+        ("delete", "in/c.csv"),
+    ] {
+        assert!(
+            done_with_sftp
+                .iter()
+                .any(|o| o.starts_with(op) && o.ends_with(path)),
+            "{op} {path} in {done_with_sftp:?}"
+        );
+    }
+    let download = from_log
+        .iter()
+        .find(|e| e["operation"] == "download")
+        .expect("a download");
+    assert!(
+        download["bytes"].as_u64().is_some_and(|b| b > 0),
+        "{download}"
+    );
+    let to_log = debug_log(&api, &to).await;
+    let upload = to_log
+        .iter()
+        .find(|e| e["operation"] == "upload")
+        .unwrap_or_else(|| panic!("an upload in {to_log:#?}"));
+    assert!(
+        upload["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with(name.as_str())),
+        "{upload}"
+    );
+}
+
+/// The debug log of connection `conn`.
+async fn debug_log(api: &Api, conn: &str) -> Vec<Value> {
+    let entries = api
+        .send(Method::GET, &format!("/v1/connections/{conn}/debug"), None)
+        .await
+        .expect(200);
+    entries.as_array().expect("an array of entries").clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1249,6 +1306,13 @@ async fn wrong_credentials_fail_ping_and_the_flow_with_the_servers_refusal() {
         let message = refusal(&reply, "auth_failed");
         assert!(message.contains(refused), "{which}: {message}");
         assert!(!reply.text.contains(secret), "{which}: {}", reply.text);
+        let log = debug_log(&api, &conn).await;
+        let last = log.last().expect("the ping is in the debug log");
+        assert!(
+            last["error"].as_str().is_some_and(|e| e.contains(refused)),
+            "{which}: {log:#?}"
+        );
+        assert!(!Value::Array(log).to_string().contains(secret), "{which}");
 
         let done = run_export(&api, &conn, store, &sink, &sftp).await;
         assert_eq!(status(&done), "failed", "{which}: {done}");

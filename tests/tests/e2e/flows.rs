@@ -1482,6 +1482,72 @@ async fn the_proxy_sends_one_request_with_the_connections_credentials_and_return
     assert_eq!(body["errors"][0]["code"], "not_found");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_debug_log_shows_the_connections_last_requests_with_every_secret_masked() {
+    let Setup {
+        server,
+        api,
+        remote: _remote,
+        conn,
+    } = setup().await;
+    let (status, body) = proxy(&server, &conn, "PUT", "/echo?x=1", Some(json!({"a": 1}))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["authorization"], format!("Bearer {}", remote::TOKEN));
+    let (status, _) = proxy(&server, &conn, "GET", "/teapot", None).await;
+    assert_eq!(status, 418);
+
+    let reply = api
+        .send(Method::GET, &format!("/v1/connections/{conn}/debug"), None)
+        .await;
+    let entries = reply.expect(200);
+    assert!(
+        !reply.text.contains(remote::TOKEN),
+        "the token never shows: {}",
+        reply.text
+    );
+    let entries = entries.as_array().expect("an array of entries").clone();
+    assert_eq!(entries.len(), 2, "{entries:#?}");
+    let echo = &entries[0];
+    assert_eq!(echo["method"], "PUT");
+    assert!(
+        echo["url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("/secure/echo?x=1")),
+        "{echo}"
+    );
+    assert_eq!(echo["status"], 200);
+    assert_eq!(echo["requestBody"], "{\"a\":1}");
+    assert_eq!(echo["requestHeaders"]["authorization"], "******");
+    assert_eq!(
+        echo["requestHeaders"]["x-test"], "******",
+        "custom headers often carry keys"
+    );
+    assert!(
+        echo["responseBody"]
+            .as_str()
+            .is_some_and(|b| b.contains("Bearer ******")),
+        "a secret echoed back is masked too: {echo}"
+    );
+    assert!(is_timestamp(echo["time"].as_str().unwrap_or("")), "{echo}");
+    assert!(echo["durationMs"].is_u64(), "{echo}");
+    assert_eq!(entries[1]["method"], "GET");
+    assert_eq!(entries[1]["status"], 418);
+
+    // Someone else's connection is not there; a deleted one's log goes with it.
+    let (_, token) = server.new_account("debug-other@example.com").await;
+    server
+        .api_as(&token)
+        .send(Method::GET, &format!("/v1/connections/{conn}/debug"), None)
+        .await
+        .expect(404);
+    api.send(Method::DELETE, &format!("/v1/connections/{conn}"), None)
+        .await
+        .expect(204);
+    api.send(Method::GET, &format!("/v1/connections/{conn}/debug"), None)
+        .await
+        .expect(404);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Wrappers
 
