@@ -389,6 +389,17 @@ pub struct Loaded {
     pub size: usize,
     /// Function names by kind.
     pub functions: BTreeMap<FunctionKind, Vec<String>>,
+    /// Compiled without fuel metering: what every call runs, unless its stack sets a fuel
+    /// limit.
+    fast: Linked,
+    /// Compiled with fuel metering, for stacks that set `limits.fuel` (deterministic tests):
+    /// made when such a stack is uploaded, or at its first metered call.
+    metered: tokio::sync::OnceCell<Linked>,
+}
+
+/// A component linked for one engine: its `InstancePre` and the export indices of each
+/// interface it exports.
+struct Linked {
     pre: InstancePre<HostState>,
     hooks: Option<hooks::GuestIndices>,
     wrapper: Option<wrapper::GuestIndices>,
@@ -466,10 +477,58 @@ pub enum UploadError {
 
 /// The extension runtime of a process.
 pub struct Runtime {
+    /// Compiles and runs components without fuel metering (which costs about 15% of guest
+    /// speed, measured by `make bench-extension`).
     engine: Engine,
     linker: Linker<HostState>,
+    /// Compiles and runs the metered variant of components whose stack sets a fuel limit.
+    metered_engine: Engine,
+    metered_linker: Linker<HostState>,
     cache_dir: PathBuf,
     loaded: RwLock<HashMap<String, Arc<Loaded>>>,
+}
+
+/// An engine: pooled or on-demand instances, with or without fuel metering (a metered engine
+/// gets a tenth of the pool: only stacks with a fuel limit use it).
+fn new_engine(allocation: Allocation, metered: bool) -> anyhow::Result<Engine> {
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .epoch_interruption(true)
+        .consume_fuel(metered)
+        .wasm_memory64(false)
+        .max_wasm_stack(1 << 20);
+    if allocation == Allocation::Pooling {
+        let scale = if metered { 10 } else { 1 };
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(1000 / scale)
+            .total_core_instances(4000 / scale)
+            .total_memories(1000 / scale)
+            .total_tables(2000 / scale)
+            .max_memory_size(limits::MAX_MEMORY_BYTES)
+            .max_memories_per_component(16)
+            .max_tables_per_component(64)
+            .max_core_instances_per_component(64)
+            // Reusing a slot should not fault its memory in again page by page: keep what
+            // a call touched resident and reset only the dirty pages (found with the
+            // PAGEMAP_SCAN ioctl where the kernel has it). Measured by `make
+            // bench-extension`: pooled new store + instantiate + call p50 29.7 -> 10.3 µs.
+            .linear_memory_keep_resident(limits::DEFAULT_MEMORY_BYTES)
+            .table_keep_resident(1 << 20)
+            .pagemap_scan(wasmtime::Enabled::Auto)
+            .decommit_batch_size(16);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    Ok(Engine::new(&config)?)
+}
+
+/// The host side of the contract (WASI without files, sockets or environment; the platform
+/// API and logging) for components of `engine`.
+fn new_linker(engine: &Engine) -> anyhow::Result<Linker<HostState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    bindings::Extension::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
+    Ok(linker)
 }
 
 /// How the engine allocates instances.
@@ -486,44 +545,25 @@ impl Runtime {
     pub fn new(cache_dir: &Path, allocation: Allocation) -> anyhow::Result<Arc<Self>> {
         std::fs::create_dir_all(cache_dir)
             .with_context(|| format!("creating {}", cache_dir.display()))?;
-        let mut config = Config::new();
-        config
-            .wasm_component_model(true)
-            .epoch_interruption(true)
-            .consume_fuel(true)
-            .wasm_memory64(false)
-            .max_wasm_stack(1 << 20);
-        if allocation == Allocation::Pooling {
-            let mut pool = PoolingAllocationConfig::default();
-            pool.total_component_instances(1000)
-                .total_core_instances(4000)
-                .total_memories(1000)
-                .total_tables(2000)
-                .max_memory_size(limits::MAX_MEMORY_BYTES)
-                .max_memories_per_component(16)
-                .max_tables_per_component(64)
-                .max_core_instances_per_component(64)
-                // Reusing a slot should not fault its memory in again page by page: keep what
-                // a call touched resident and reset only the dirty pages (found with the
-                // PAGEMAP_SCAN ioctl where the kernel has it). Measured by `make
-                // bench-extension`: pooled new store + instantiate + call p50 29.7 -> 10.3 µs.
-                .linear_memory_keep_resident(limits::DEFAULT_MEMORY_BYTES)
-                .table_keep_resident(1 << 20)
-                .pagemap_scan(wasmtime::Enabled::Auto)
-                .decommit_batch_size(16);
-            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        }
-        let engine = Engine::new(&config)?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        bindings::Extension::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
-        let ticker = engine.weak();
+        let engine = new_engine(allocation, false)?;
+        let metered_engine = new_engine(allocation, true)?;
+        let linker = new_linker(&engine)?;
+        let metered_linker = new_linker(&metered_engine)?;
+        let tickers = [engine.weak(), metered_engine.weak()];
         std::thread::Builder::new()
             .name("wasm-epoch".into())
             .spawn(move || {
-                while let Some(engine) = ticker.upgrade() {
-                    engine.increment_epoch();
-                    drop(engine);
+                loop {
+                    let mut alive = false;
+                    for ticker in &tickers {
+                        if let Some(engine) = ticker.upgrade() {
+                            engine.increment_epoch();
+                            alive = true;
+                        }
+                    }
+                    if !alive {
+                        break;
+                    }
                     std::thread::sleep(EPOCH_TICK);
                 }
             })
@@ -531,6 +571,8 @@ impl Runtime {
         Ok(Arc::new(Self {
             engine,
             linker,
+            metered_engine,
+            metered_linker,
             cache_dir: cache_dir.to_owned(),
             loaded: RwLock::new(HashMap::new()),
         }))
@@ -607,14 +649,15 @@ impl Runtime {
         let (component, size) = tokio::task::spawn_blocking(move || {
             let original = this.cache_dir.join(format!("{hex}.wasm"));
             let size = std::fs::metadata(&original).map_or(0, |m| m.len() as usize);
-            let component = match this.deserialize(&this.cache_dir.join(format!("{hex}.cwasm"))) {
-                Ok(component) => component,
-                Err(_) => {
-                    let bytes = std::fs::read(&original)
-                        .with_context(|| format!("component {hex} is not in the cache"))?;
-                    Component::new(&this.engine, &bytes)?
-                }
-            };
+            let component =
+                match deserialize(&this.engine, &this.cache_dir.join(format!("{hex}.cwasm"))) {
+                    Ok(component) => component,
+                    Err(_) => {
+                        let bytes = std::fs::read(&original)
+                            .with_context(|| format!("component {hex} is not in the cache"))?;
+                        Component::new(&this.engine, &bytes)?
+                    }
+                };
             Ok::<_, anyhow::Error>((component, size))
         })
         .await??;
@@ -626,14 +669,6 @@ impl Runtime {
         Ok(loaded)
     }
 
-    #[allow(unsafe_code)]
-    fn deserialize(&self, path: &Path) -> anyhow::Result<Component> {
-        // SAFETY: the file is an artifact this runtime wrote itself with
-        // `Component::serialize` into its private cache directory; wasmtime checks that it was
-        // produced by a compatible engine and configuration and refuses it otherwise.
-        Ok(unsafe { Component::deserialize_file(&self.engine, path) }?)
-    }
-
     /// Check the component's exports, link it, and list its functions.
     async fn prepare(
         &self,
@@ -641,55 +676,57 @@ impl Runtime {
         size: usize,
         component: Component,
     ) -> Result<Loaded, UploadError> {
-        let ty = component.component_type();
-        let exports: Vec<String> = ty
-            .exports(&self.engine)
-            .map(|(name, _)| name.to_owned())
-            .collect();
-        let prefix = format!("{WIT_PACKAGE}/");
-        let ours: Vec<&String> = exports.iter().filter(|e| e.starts_with(&prefix)).collect();
-        if ours.is_empty() {
-            return Err(UploadError::OtherWorld {
-                exports: exports.join(", "),
-            });
-        }
-        if let Some(other) = ours
-            .iter()
-            .find(|e| !e.ends_with(&format!("@{WIT_VERSION}")))
-        {
-            let version = other
-                .rsplit_once('@')
-                .map_or("(unversioned)", |(_, v)| v)
-                .to_owned();
-            return Err(UploadError::OtherVersion { version });
-        }
-        let pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| UploadError::Link(format!("{e:#}")))?;
+        let fast = link(&self.engine, &self.linker, &component)?;
         let mut loaded = Loaded {
             digest: digest.to_owned(),
             size,
             functions: BTreeMap::new(),
-            hooks: indices(&exports, Interface::Hooks, || {
-                hooks::GuestIndices::new(&pre)
-            })?,
-            wrapper: indices(&exports, Interface::Wrapper, || {
-                wrapper::GuestIndices::new(&pre)
-            })?,
-            installer: indices(&exports, Interface::Installer, || {
-                installer::GuestIndices::new(&pre)
-            })?,
-            settings: indices(&exports, Interface::Settings, || {
-                settings::GuestIndices::new(&pre)
-            })?,
-            pre,
+            fast,
+            metered: tokio::sync::OnceCell::new(),
         };
         loaded.functions = self
             .list_functions(&loaded)
             .await
             .map_err(UploadError::Functions)?;
         Ok(loaded)
+    }
+
+    /// Make the fuel-metered variant of `loaded` now (the stack sets a fuel limit), so that
+    /// its calls never wait for a compilation.
+    pub async fn prepare_metered(&self, loaded: &Loaded) -> Result<(), GuestError> {
+        self.metered(loaded).await.map(|_| ())
+    }
+
+    /// The fuel-metered variant of `loaded`: compiled once, from the on-disk artifact when
+    /// there is one, else from the component's bytes (and then cached on disk).
+    async fn metered<'a>(&self, loaded: &'a Loaded) -> Result<&'a Linked, GuestError> {
+        loaded
+            .metered
+            .get_or_try_init(|| async {
+                let engine = self.metered_engine.clone();
+                let dir = self.cache_dir.clone();
+                let hex = loaded.digest.trim_start_matches("sha256:").to_owned();
+                let component = tokio::task::spawn_blocking(move || {
+                    let artifact = dir.join(format!("{hex}.fuel.cwasm"));
+                    if let Ok(component) = deserialize(&engine, &artifact) {
+                        return Ok(component);
+                    }
+                    let bytes = std::fs::read(dir.join(format!("{hex}.wasm")))
+                        .with_context(|| format!("component {hex} is not in the cache"))?;
+                    let component = Component::new(&engine, &bytes)?;
+                    if let Ok(compiled) = component.serialize() {
+                        // A cache: a failed write only means compiling again next time.
+                        let _ = std::fs::write(&artifact, compiled);
+                    }
+                    Ok::<_, anyhow::Error>(component)
+                })
+                .await
+                .map_err(|e| GuestError::Host(e.to_string()))?
+                .map_err(|e| GuestError::Host(format!("{e:#}")))?;
+                link(&self.metered_engine, &self.metered_linker, &component)
+                    .map_err(|e| GuestError::Host(e.to_string()))
+            })
+            .await
     }
 
     fn new_store(
@@ -702,8 +739,14 @@ impl Runtime {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
+        let metered = limits.fuel.is_some();
+        let engine = if metered {
+            &self.metered_engine
+        } else {
+            &self.engine
+        };
         let mut store = Store::new(
-            &self.engine,
+            engine,
             HostState {
                 wasi,
                 table: ResourceTable::new(),
@@ -729,9 +772,11 @@ impl Runtime {
                 Box::pin(tokio::task::yield_now()),
             ))
         });
-        store
-            .set_fuel(limits.fuel.unwrap_or(u64::MAX))
-            .map_err(|e| GuestError::Host(e.to_string()))?;
+        if let Some(fuel) = limits.fuel {
+            store
+                .set_fuel(fuel)
+                .map_err(|e| GuestError::Host(e.to_string()))?;
+        }
         Ok(store)
     }
 
@@ -745,7 +790,8 @@ impl Runtime {
         };
         let mut store = self.new_store(&limits, Reach::default())?;
         let future = async {
-            let instance = loaded
+            let linked = &loaded.fast;
+            let instance = linked
                 .pre
                 .instantiate_async(&mut store)
                 .await
@@ -766,10 +812,10 @@ impl Runtime {
                     }
                 };
             }
-            list!(loaded.hooks, FunctionKind::from_hook);
-            list!(loaded.wrapper, FunctionKind::from_wrapper);
-            list!(loaded.installer, FunctionKind::from_installer);
-            list!(loaded.settings, FunctionKind::from_settings);
+            list!(linked.hooks, FunctionKind::from_hook);
+            list!(linked.wrapper, FunctionKind::from_wrapper);
+            list!(linked.installer, FunctionKind::from_installer);
+            list!(linked.settings, FunctionKind::from_settings);
             Ok::<_, GuestError>(all)
         };
         let timeout = Duration::from_millis(limits.timeout_ms);
@@ -810,13 +856,21 @@ impl Runtime {
                 .filter(|_| kind.interface() == Interface::Wrapper),
             ..reach
         };
+        let linked = if limits.fuel.is_some() {
+            match self.metered(loaded).await {
+                Ok(linked) => linked,
+                Err(e) => return (Err(e), Vec::new()),
+            }
+        } else {
+            &loaded.fast
+        };
         let mut store = match self.new_store(limits, reach) {
             Ok(store) => store,
             Err(e) => return (Err(e), Vec::new()),
         };
         let bytes = serde_json::to_vec(options).expect("a serde_json::Value always serializes");
         let timeout = Duration::from_millis(limits.timeout_ms.min(limits::MAX_TIMEOUT_MS));
-        let run = run_call(loaded, &mut store, kind, function, &bytes, limits);
+        let run = run_call(linked, &mut store, kind, function, &bytes, limits);
         // The epoch deadline stops guest code; this one also stops a call blocked in a host
         // import (e.g. a sleep), by dropping the call's future.
         let outcome = match tokio::time::timeout(timeout, run).await {
@@ -851,7 +905,7 @@ impl Runtime {
 // The generated bindings take `list<u8>` parameters as `&Vec<u8>`.
 #[allow(clippy::ptr_arg)]
 async fn run_call(
-    loaded: &Loaded,
+    loaded: &Linked,
     store: &mut Store<HostState>,
     kind: FunctionKind,
     function: &str,
@@ -904,6 +958,63 @@ async fn run_call(
             })
         }
     }
+}
+
+/// Check that `component` exports the contract's interfaces at this version, and link it
+/// with `linker` (of `engine`).
+fn link(
+    engine: &Engine,
+    linker: &Linker<HostState>,
+    component: &Component,
+) -> Result<Linked, UploadError> {
+    let ty = component.component_type();
+    let exports: Vec<String> = ty
+        .exports(engine)
+        .map(|(name, _)| name.to_owned())
+        .collect();
+    let prefix = format!("{WIT_PACKAGE}/");
+    let ours: Vec<&String> = exports.iter().filter(|e| e.starts_with(&prefix)).collect();
+    if ours.is_empty() {
+        return Err(UploadError::OtherWorld {
+            exports: exports.join(", "),
+        });
+    }
+    if let Some(other) = ours
+        .iter()
+        .find(|e| !e.ends_with(&format!("@{WIT_VERSION}")))
+    {
+        let version = other
+            .rsplit_once('@')
+            .map_or("(unversioned)", |(_, v)| v)
+            .to_owned();
+        return Err(UploadError::OtherVersion { version });
+    }
+    let pre = linker
+        .instantiate_pre(component)
+        .map_err(|e| UploadError::Link(format!("{e:#}")))?;
+    Ok(Linked {
+        hooks: indices(&exports, Interface::Hooks, || {
+            hooks::GuestIndices::new(&pre)
+        })?,
+        wrapper: indices(&exports, Interface::Wrapper, || {
+            wrapper::GuestIndices::new(&pre)
+        })?,
+        installer: indices(&exports, Interface::Installer, || {
+            installer::GuestIndices::new(&pre)
+        })?,
+        settings: indices(&exports, Interface::Settings, || {
+            settings::GuestIndices::new(&pre)
+        })?,
+        pre,
+    })
+}
+
+#[allow(unsafe_code)]
+fn deserialize(engine: &Engine, path: &Path) -> anyhow::Result<Component> {
+    // SAFETY: the file is an artifact this runtime wrote itself with `Component::serialize`
+    // into its private cache directory; wasmtime checks that it was produced by a compatible
+    // engine and configuration and refuses it otherwise.
+    Ok(unsafe { Component::deserialize_file(engine, path) }?)
 }
 
 /// The export indices of `interface` when the component exports it: `None` when it does not,

@@ -78,12 +78,20 @@ async fn stacks_upload(
             "upload the component with 'Content-Type: application/wasm'",
         ));
     }
-    load(&state.db, &principal, &STACKS, STACKS.name, &id)?;
+    let stack = load(&state.db, &principal, &STACKS, STACKS.name, &id)?;
     let loaded = state
         .extensions
         .upload(body.to_vec())
         .await
         .map_err(upload_error)?;
+    if stack["limits"]["fuel"].is_u64() {
+        // Calls of a stack with a fuel limit run the metered variant: compile it now.
+        state
+            .extensions
+            .prepare_metered(&loaded)
+            .await
+            .map_err(|e| ApiError::internal(format!("compiling the metered variant: {e}")))?;
+    }
     let doc = {
         let _guard = state.db.lock();
         let mut stack = load(&state.db, &principal, &STACKS, STACKS.name, &id)?;

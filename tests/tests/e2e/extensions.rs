@@ -985,6 +985,24 @@ async fn an_infinite_loop_runs_out_of_fuel_when_the_stack_meters_it() {
     let reply = invoke(&api, &stack, "preSavePage", "spin", json!({"data": []})).await;
     failed_with(&reply, "out_of_fuel");
     still_serves(&api, &stack, "ok").await;
+
+    // Metering is per stack: the same component on a stack without a fuel limit runs
+    // unmetered (stopped by its deadline), and a fuel limit set after the upload applies from
+    // the next call.
+    let unmetered = deploy(&api, LOOP, tight()).await;
+    let reply = invoke(&api, &unmetered, "preSavePage", "spin", json!({"data": []})).await;
+    failed_with(&reply, "timeout");
+    let mut doc = api
+        .get(&format!("/v1/stacks/{unmetered}"))
+        .await
+        .expect(200);
+    doc["limits"] = json!({"fuel": 20_000_000, "timeoutSeconds": 60});
+    api.put(&format!("/v1/stacks/{unmetered}"), &doc)
+        .await
+        .expect(200);
+    let reply = invoke(&api, &unmetered, "preSavePage", "spin", json!({"data": []})).await;
+    failed_with(&reply, "out_of_fuel");
+    still_serves(&api, &unmetered, "ok").await;
 }
 
 #[tokio::test]
