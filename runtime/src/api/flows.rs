@@ -213,7 +213,8 @@ pub async fn import_all(
     };
     let mut results = Vec::with_capacity(records.len());
     for page in records.chunks(crate::flow::runner::DEFAULT_PAGE_SIZE) {
-        results.extend(steps::import_page(ctx, &step, page.to_vec()).await);
+        let records: Vec<&Value> = page.iter().collect();
+        results.extend(steps::import_page(ctx, &step, &records).await);
     }
     if let Some(writer) = &writer {
         match writer.upload(&context).await {

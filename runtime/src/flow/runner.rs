@@ -386,24 +386,18 @@ impl Runner {
         let (tx, mut rx) =
             mpsc::channel::<Result<ExportPage, adaptor::AdaptorError>>(PAGES_IN_FLIGHT);
         let producer = {
-            let state = self.state.clone();
-            let account = self.account.clone();
-            let flow = self.flow.clone();
-            let connector = self.connector.clone();
-            let export = export.clone();
-            let context = self.context.clone();
-            let pins = self.pins.clone();
-            tokio::spawn(async move {
-                let ctx = Call {
-                    pins: Some(&pins),
-                    state: &state,
-                    account: &account,
-                    flow: flow["_id"].as_str(),
-                    integration: flow["_integrationId"].as_str(),
-                    connector: connector.as_deref(),
-                };
-                produce(&ctx, &connection, &export, context, page_size, limit, tx).await;
-            })
+            let owner = std::sync::Arc::new(Owner {
+                state: self.state.clone(),
+                account: self.account.clone(),
+                flow: self.flow["_id"].as_str().map(str::to_owned),
+                integration: self.flow["_integrationId"].as_str().map(str::to_owned),
+                connector: self.connector.clone(),
+                pins: self.pins.clone(),
+            });
+            let export = std::sync::Arc::new(export.clone());
+            let context = std::sync::Arc::new(self.context.clone());
+            let cut = Cut { page_size, limit };
+            tokio::spawn(produce(owner, connection, export, context, cut, tx))
         };
         let mut stop = None;
         let after_export = files::AfterExport::of(&once_connection, &export);
@@ -744,7 +738,7 @@ impl Runner {
                     return vec![RecordResult::failure(422, error); alive.len()];
                 }
             };
-            let records: Vec<Value> = alive.iter().map(|i| slots[*i].record.clone()).collect();
+            let records: Vec<&Value> = alive.iter().map(|i| &slots[*i].record).collect();
             let step = ImportStep {
                 import: &p.resource,
                 mapping,
@@ -752,7 +746,7 @@ impl Runner {
                 context: &self.context,
                 sink: p.writer.as_ref(),
             };
-            steps::import_page(&call, &step, records).await
+            steps::import_page(&call, &step, &records).await
         } else {
             let mut results = Vec::with_capacity(alive.len());
             for i in alive {
@@ -1076,20 +1070,144 @@ fn resolve_originals(
     Ok(())
 }
 
-/// The export side of the pipeline: pull pages from the adaptor, cut them to `page_size`
-/// records (and [`MAX_PAGE_BYTES`]), and send them on until the export ends, fails, reaches
-/// `limit` records, or the receiver goes away.
+/// Who an export's work runs for, owned, so that its stages run as tasks of their own.
+struct Owner {
+    state: AppState,
+    account: String,
+    flow: Option<String>,
+    integration: Option<String>,
+    connector: Option<String>,
+    pins: crate::extension::call::Pins,
+}
+
+impl Owner {
+    fn call(&self) -> Call<'_> {
+        Call {
+            state: &self.state,
+            account: &self.account,
+            flow: self.flow.as_deref(),
+            integration: self.integration.as_deref(),
+            connector: self.connector.as_deref(),
+            pins: Some(&self.pins),
+        }
+    }
+}
+
+/// How an export's records are cut into pages.
+#[derive(Clone, Copy)]
+struct Cut {
+    /// Records per page (`pageSize`).
+    page_size: usize,
+    /// Records to export at most (`test` exports).
+    limit: usize,
+}
+
+/// preSavePage calls of one export running at once (each on a page of its own; the pages
+/// still reach the processors in order).
+const HOOKS_IN_FLIGHT: usize = 2;
+
+/// The export side of a flow run, in two stages that run as tasks of their own so that they
+/// overlap: one reads the export and cuts its records into pages, the other runs preSavePage
+/// over them (up to [`HOOKS_IN_FLIGHT`] pages at once) and sends them on to `tx` in order.
+/// A page whose hook asks to abort is the last one sent.
 async fn produce(
+    owner: std::sync::Arc<Owner>,
+    connection: Value,
+    export: std::sync::Arc<Value>,
+    context: std::sync::Arc<Value>,
+    cut: Cut,
+    tx: mpsc::Sender<Result<ExportPage, adaptor::AdaptorError>>,
+) {
+    use futures::StreamExt as _;
+
+    let (raw_tx, mut raw_rx) =
+        mpsc::channel::<Result<ExportPage, adaptor::AdaptorError>>(PAGES_IN_FLIGHT);
+    let reader = tokio::spawn({
+        let (owner, export, context) = (owner.clone(), export.clone(), context.clone());
+        async move {
+            let ctx = owner.call();
+            read(&ctx, &connection, &export, &context, cut, raw_tx).await;
+        }
+    });
+    // Stop reading when this stage ends (the processors stopped, or a hook aborted).
+    let _reader = AbortOnDrop(reader);
+    let has_hook = steps::hook_ref(&export, "preSavePage").is_some();
+    let mut hooked = futures::stream::FuturesOrdered::new();
+    let mut page_index = 0;
+    let mut reading = true;
+    loop {
+        tokio::select! {
+            Some(done) = hooked.next(), if !hooked.is_empty() => {
+                let page: ExportPage = match done {
+                    Ok(page) => page,
+                    Err(e) => {
+                        let error = AdaptorError::new("internal", format!("preSavePage: {e}"));
+                        let _ = tx.send(Err(error)).await;
+                        return;
+                    }
+                };
+                let abort = page.abort;
+                if tx.send(Ok(page)).await.is_err() || abort {
+                    return;
+                }
+            }
+            raw = raw_rx.recv(), if reading && hooked.len() < HOOKS_IN_FLIGHT => match raw {
+                Some(Ok(page)) => {
+                    let (owner, export, context) = (owner.clone(), export.clone(), context.clone());
+                    let index = page_index;
+                    page_index += 1;
+                    let hook = async move {
+                        saved(&owner.call(), &export, page, index, &context).await
+                    };
+                    // Without a hook there is nothing to overlap: no task of its own.
+                    let handle = if has_hook {
+                        tokio::spawn(hook)
+                    } else {
+                        tokio::spawn(std::future::ready(hook.await))
+                    };
+                    hooked.push_back(handle);
+                }
+                Some(Err(e)) => {
+                    // The pages read before the failure go first.
+                    while let Some(done) = hooked.next().await {
+                        let Ok(page) = done else { break };
+                        let abort = page.abort;
+                        if tx.send(Ok(page)).await.is_err() || abort {
+                            return;
+                        }
+                    }
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+                None => reading = false,
+            },
+            else => return,
+        }
+    }
+}
+
+/// Aborts the task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Read the export through `connection` and send its records cut into pages (`cut`) to `tx`,
+/// each page with the read errors and finished files that go with it; a failure after the
+/// pages read before it.
+async fn read(
     ctx: &Call<'_>,
     connection: &Value,
     export: &Value,
-    context: Value,
-    page_size: usize,
-    limit: usize,
+    context: &Value,
+    cut: Cut,
     tx: mpsc::Sender<Result<ExportPage, adaptor::AdaptorError>>,
 ) {
-    let times = context.clone();
-    let mut exporter = match Exporter::new(ctx, connection, export, context, None) {
+    let Cut { page_size, limit } = cut;
+    let mut exporter = match Exporter::new(ctx, connection, export, context.clone(), None) {
         Ok(e) => e,
         Err(e) => {
             let _ = tx.send(Err(e)).await;
@@ -1099,7 +1217,6 @@ async fn produce(
     let mut page = ExportPage::with_capacity(page_size);
     let mut bytes = 0;
     let mut sent = 0usize;
-    let mut page_index = 0;
     loop {
         let result = exporter.next_page(ctx).await;
         // Errors ride on the page that holds the records read with them; finished files on
@@ -1112,9 +1229,7 @@ async fn produce(
             Ok(None) => break,
             Err(e) => {
                 if !page.is_empty() {
-                    let full = std::mem::take(&mut page);
-                    let full = saved(ctx, export, full, page_index, &times).await;
-                    let _ = tx.send(Ok(full)).await;
+                    let _ = tx.send(Ok(std::mem::take(&mut page))).await;
                 }
                 let _ = tx.send(Err(e)).await;
                 return;
@@ -1132,10 +1247,7 @@ async fn produce(
             if page.records.len() >= page_size || bytes >= MAX_PAGE_BYTES {
                 bytes = 0;
                 let full = std::mem::replace(&mut page, ExportPage::with_capacity(page_size));
-                let full = saved(ctx, export, full, page_index, &times).await;
-                page_index += 1;
-                let abort = full.abort;
-                if tx.send(Ok(full)).await.is_err() || abort {
+                if tx.send(Ok(full)).await.is_err() {
                     return;
                 }
             }
@@ -1146,9 +1258,7 @@ async fn produce(
         }
     }
     if !page.is_empty() {
-        let _ = tx
-            .send(Ok(saved(ctx, export, page, page_index, &times).await))
-            .await;
+        let _ = tx.send(Ok(page)).await;
     }
 }
 

@@ -3,6 +3,8 @@
 //! mapping and postResponseMap. The runner adds counting and job errors around them; the
 //! standalone and virtual-run routes call them directly.
 
+use std::borrow::Cow;
+
 use serde_json::{Value, json};
 
 use super::mapping::Mapping;
@@ -239,28 +241,32 @@ pub struct ImportStep<'a> {
 
 /// Run one page through an import: preMap → mapping → postMap → submit → postSubmit. Returns
 /// one result per input record: success, ignored (`ignored: true`), or failed (`errors`).
+///
+/// The records are borrowed: they are copied only where a hook or a wrapper must be given
+/// them, so a plain import (mapping, then submit) never copies a record.
 pub async fn import_page(
     ctx: &Call<'_>,
     step: &ImportStep<'_>,
-    records: Vec<Value>,
+    records: &[&Value],
 ) -> Vec<RecordResult> {
     let import = step.import;
     let mut outcomes: Vec<Option<RecordResult>> = vec![None; records.len()];
     let mut slots: Vec<usize> = (0..records.len()).collect();
     let total = records.len();
-    let mut data: Vec<Value> = records;
+    let mut data: Vec<Cow<'_, Value>> = records.iter().map(|r| Cow::Borrowed(*r)).collect();
     let ids = json!({"_importId": import["_id"], "_connectionId": import["_connectionId"]});
 
     if let Some(hook) = hook_ref(import, "preMap") {
         let mut options = ids.clone();
-        options["data"] = Value::Array(std::mem::take(&mut data));
+        options["data"] = Value::Array(owned(&mut data));
         let (result, mut options) =
             call_hook_keeping(ctx, hook, FunctionKind::PreMap, options).await;
-        data = take_array(&mut options, "data");
+        let mut changed = take_array(&mut options, "data");
         match result {
-            Ok(result) => apply_per_record(result, &mut data, &slots, &mut outcomes, "preMap"),
+            Ok(result) => apply_per_record(result, &mut changed, &slots, &mut outcomes, "preMap"),
             Err(e) => return fail_all(total, hook_error(FunctionKind::PreMap, hook, &e)),
         }
+        data = changed.into_iter().map(Cow::Owned).collect();
         retain_pending(&mut slots, &mut data, &outcomes);
     }
 
@@ -284,11 +290,14 @@ pub async fn import_page(
         && !slots.is_empty()
     {
         let mut options = ids.clone();
-        options["preMapData"] = Value::Array(std::mem::take(&mut data));
+        options["preMapData"] = Value::Array(owned(&mut data));
         options["postMapData"] = Value::Array(std::mem::take(&mut mapped));
         let (result, mut options) =
             call_hook_keeping(ctx, hook, FunctionKind::PostMap, options).await;
-        data = take_array(&mut options, "preMapData");
+        data = take_array(&mut options, "preMapData")
+            .into_iter()
+            .map(Cow::Owned)
+            .collect();
         mapped = take_array(&mut options, "postMapData");
         match result {
             Ok(result) => apply_per_record(result, &mut mapped, &slots, &mut outcomes, "postMap"),
@@ -313,7 +322,23 @@ pub async fn import_page(
                 .map(|_| RecordResult::success(None, None))
                 .collect()
         }),
-        None => adaptor::import(ctx, step.connection, import, &data, &mapped, step.context).await,
+        None => {
+            // Only a wrapper is given the records as they were before mapping.
+            let pre_map: Vec<Value> = if step.connection["type"] == "wrapper" {
+                data.iter().map(|r| r.as_ref().clone()).collect()
+            } else {
+                Vec::new()
+            };
+            adaptor::import(
+                ctx,
+                step.connection,
+                import,
+                &pre_map,
+                &mapped,
+                step.context,
+            )
+            .await
+        }
     };
     let mut responses = match submitted {
         Ok(r) if r.len() == slots.len() => r,
@@ -334,7 +359,7 @@ pub async fn import_page(
 
     if let Some(hook) = hook_ref(import, "postSubmit") {
         let mut options = ids.clone();
-        options["preMapData"] = Value::Array(std::mem::take(&mut data));
+        options["preMapData"] = Value::Array(owned(&mut data));
         options["postMapData"] = Value::Array(std::mem::take(&mut mapped));
         options["responseData"] = json!(responses);
         let (result, _) = call_hook_keeping(ctx, hook, FunctionKind::PostSubmit, options).await;
@@ -398,20 +423,21 @@ fn finish(outcomes: Vec<Option<RecordResult>>) -> Vec<RecordResult> {
         .collect()
 }
 
+/// The records of `data` as values of their own (moved out; copied where borrowed).
+fn owned(data: &mut Vec<Cow<'_, Value>>) -> Vec<Value> {
+    data.drain(..).map(Cow::into_owned).collect()
+}
+
 /// Keep only the records without an outcome yet (still to be processed).
-fn retain_pending(
-    slots: &mut Vec<usize>,
-    data: &mut Vec<Value>,
-    outcomes: &[Option<RecordResult>],
-) {
+fn retain_pending<T>(slots: &mut Vec<usize>, data: &mut Vec<T>, outcomes: &[Option<RecordResult>]) {
     let mut keep = slots.iter().map(|s| outcomes[*s].is_none());
     data.retain(|_| keep.next().unwrap_or(false));
     slots.retain(|s| outcomes[*s].is_none());
 }
 
-fn retain_pending_pair(
+fn retain_pending_pair<T>(
     slots: &mut Vec<usize>,
-    data: &mut Vec<Value>,
+    data: &mut Vec<T>,
     mapped: &mut Vec<Value>,
     outcomes: &[Option<RecordResult>],
 ) {

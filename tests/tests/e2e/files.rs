@@ -1073,11 +1073,12 @@ async fn a_file_removed_between_listing_and_download_is_a_job_error_and_the_othe
     let server = Server::start_unlimited();
     let api = server.api();
     let conn = connection(&api, &store).await;
-    // a.csv is read in pages of 1000 (8 pages); b.csv comes after it. The run is held on the
-    // second page, long after the listing and long before b.csv is downloaded (at most two
-    // pages wait between the export and the import), and b.csv is removed meanwhile.
-    store.write("in/a.csv", numbered_csv(1, 8000));
-    store.write("in/b.csv", numbered_csv(8001, 8003));
+    // a.csv is read in pages of 1000 (20 pages); b.csv comes after it. The run is held on the
+    // second page, long after the listing and long before b.csv is downloaded (the export
+    // reads at most seven pages ahead of the import: two waiting for preSavePage, two in it,
+    // two waiting for the import, one being imported), and b.csv is removed meanwhile.
+    store.write("in/a.csv", numbered_csv(1, 20000));
+    store.write("in/b.csv", numbered_csv(20001, 20003));
     store.mkdir("out");
     let hooks = stack(&api, "File hooks", FILE_HOOKS).await;
     let export_id = export(
@@ -1110,10 +1111,10 @@ async fn a_file_removed_between_listing_and_download_is_a_job_error_and_the_othe
     store.remove("in/b.csv");
 
     let done = completed(&api, &job_id).await;
-    assert_eq!(outcome(&done), [8000, 1, 0], "{done}");
+    assert_eq!(outcome(&done), [20000, 1, 0], "{done}");
     assert_eq!(
         ids_in_csv(&store.text("out/all.csv")),
-        (1..=8000).collect::<Vec<u64>>()
+        (1..=20000).collect::<Vec<u64>>()
     );
     let errors = job_errors(&api, &job_id).await;
     assert_eq!(errors.len(), 1, "{errors:#?}");
