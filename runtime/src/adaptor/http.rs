@@ -52,9 +52,9 @@ pub const DEFAULT_CONCURRENCY: usize = 4;
 /// The most `concurrencyLevel` may ask for; larger values are lowered to it.
 pub const MAX_CONCURRENCY: usize = 256;
 /// Retries of a `429`/`503` answer before giving up.
-const MAX_RETRIES: u32 = 5;
+pub(super) const MAX_RETRIES: u32 = 5;
 /// The first wait before a retry when the answer has no `Retry-After`; doubled each time.
-const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+pub(super) const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 /// The longest single wait before a retry, whatever `Retry-After` says.
 const MAX_WAIT: Duration = Duration::from_secs(60);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -184,7 +184,7 @@ fn invalid_connection(message: impl Into<String>) -> AdaptorError {
 }
 
 /// The text of a string (or number) field, `None` when missing or empty.
-fn text_field(doc: &Value, path: &str) -> Option<String> {
+pub(super) fn text_field(doc: &Value, path: &str) -> Option<String> {
     match get(doc, path)? {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -192,7 +192,7 @@ fn text_field(doc: &Value, path: &str) -> Option<String> {
     }
 }
 
-fn number_field(doc: &Value, path: &str) -> Option<i64> {
+pub(super) fn number_field(doc: &Value, path: &str) -> Option<i64> {
     match get(doc, path)? {
         Value::Number(n) => n.as_i64().or(n.as_f64().map(|f| f as i64)),
         Value::String(s) => s.trim().parse().ok(),
@@ -214,11 +214,15 @@ fn adaptor_block<'a>(doc: &'a Value, what: &str) -> Result<&'a Value, AdaptorErr
         })
 }
 
-fn compile(field: &str, source: &str) -> Result<Template, AdaptorError> {
+pub(super) fn compile(field: &str, source: &str) -> Result<Template, AdaptorError> {
     Template::compile(source).map_err(|e| AdaptorError::new("template", format!("{field}: {e}")))
 }
 
-fn render(field: &str, template: &Template, context: &Value) -> Result<String, AdaptorError> {
+pub(super) fn render(
+    field: &str,
+    template: &Template,
+    context: &Value,
+) -> Result<String, AdaptorError> {
     template
         .render(context)
         .map_err(|e| AdaptorError::new("template", format!("{field}: {e}")))
@@ -268,7 +272,7 @@ fn render_headers(
 }
 
 /// `scheme://host:port` of a URL, for messages.
-fn host_of(url: &Url) -> String {
+pub(super) fn host_of(url: &Url) -> String {
     match (url.host_str(), url.port()) {
         (Some(host), Some(port)) => format!("{host}:{port}"),
         (Some(host), None) => host.to_owned(),
@@ -282,12 +286,12 @@ fn host_of(url: &Url) -> String {
 }
 
 /// A URI without its query string or fragment, which may carry credentials.
-fn without_query(uri: &str) -> &str {
+pub(super) fn without_query(uri: &str) -> &str {
     uri.split(['?', '#']).next().unwrap_or_default()
 }
 
 /// The start of a remote body, on one line, for error messages.
-fn excerpt(body: &[u8]) -> String {
+pub(super) fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let mut out = String::new();
     for word in text.split_whitespace() {
@@ -310,7 +314,7 @@ fn excerpt(body: &[u8]) -> String {
 }
 
 /// The error for a non-2xx answer to `method uri`.
-fn status_error(method: &str, uri: &str, response: &HttpResponse) -> AdaptorError {
+pub(super) fn status_error(method: &str, uri: &str, response: &HttpResponse) -> AdaptorError {
     // An application that explains itself (`{"errors":[{"code","message"}]}`, or one
     // `{"code","message"}`) is quoted: its code is what hooks and users act on.
     let body: Option<Value> = serde_json::from_slice(&response.body).ok();
@@ -370,7 +374,7 @@ fn transport_error(error: reqwest::Error, url: &Url) -> AdaptorError {
 }
 
 /// How long to wait before retrying a `429`/`503` answer (`retries` already made).
-fn retry_wait(response: &HttpResponse, retries: u32, backoff: Duration) -> Duration {
+pub(super) fn retry_wait(response: &HttpResponse, retries: u32, backoff: Duration) -> Duration {
     let told = response.header("retry-after").and_then(|value| {
         let value = value.trim();
         if let Ok(seconds) = value.parse::<f64>()
@@ -386,6 +390,67 @@ fn retry_wait(response: &HttpResponse, retries: u32, backoff: Duration) -> Durat
     });
     told.unwrap_or_else(|| backoff.saturating_mul(2u32.saturating_pow(retries)))
         .min(MAX_WAIT)
+}
+
+/// An HTTP client with the adaptors' timeouts and user agent (rustls, Mozilla roots).
+pub(super) fn new_client() -> Result<Client, AdaptorError> {
+    Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .user_agent(concat!("integrator/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| AdaptorError::new("internal", format!("HTTP client: {e}")))
+}
+
+/// Sends `request` (`method` to `url`) and reads the whole answer, refusing bodies above
+/// [`MAX_BODY`]. Nothing coming back is an `unreachable` error naming the host.
+pub(super) async fn receive(
+    request: reqwest::RequestBuilder,
+    method: &Method,
+    url: &Url,
+) -> Result<HttpResponse, AdaptorError> {
+    let mut response = request.send().await.map_err(|e| transport_error(e, url))?;
+    let status = response.status().as_u16();
+    let headers: Vec<(String, String)> = response
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| transport_error(e, url))?
+    {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(AdaptorError::new(
+                "response_too_large",
+                format!(
+                    "{method} {}{} answered more than {} MiB",
+                    host_of(url),
+                    url.path(),
+                    MAX_BODY / (1024 * 1024)
+                ),
+            )
+            .with_status(status));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let content_type = headers
+        .iter()
+        .find(|(name, _)| name == "content-type")
+        .map(|(_, value)| value.clone());
+    Ok(HttpResponse {
+        status,
+        headers,
+        content_type,
+        body,
+    })
 }
 
 /// `application/x-www-form-urlencoded` encoding of one name or value.
@@ -527,12 +592,7 @@ impl HttpConnection {
             .filter(|n| *n > 0)
             .map(|n| (n as usize).min(MAX_CONCURRENCY))
             .unwrap_or(DEFAULT_CONCURRENCY);
-        let client = Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .user_agent(concat!("integrator/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| AdaptorError::new("internal", format!("HTTP client: {e}")))?;
+        let client = new_client()?;
 
         Ok(HttpConnection {
             id: connection["_id"].as_str().unwrap_or_default().to_owned(),
@@ -867,57 +927,17 @@ impl HttpConnection {
         if let Some(body) = body {
             request = request.body(body.clone());
         }
-        let mut response = request.send().await.map_err(|e| transport_error(e, &url))?;
-        let status = response.status().as_u16();
-        let headers: Vec<(String, String)> = response
-            .headers()
-            .iter()
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_owned(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| transport_error(e, &url))?
-        {
-            if body.len() + chunk.len() > MAX_BODY {
-                return Err(AdaptorError::new(
-                    "response_too_large",
-                    format!(
-                        "{method} {}{} answered more than {} MiB",
-                        host_of(&url),
-                        url.path(),
-                        MAX_BODY / (1024 * 1024)
-                    ),
-                )
-                .with_status(status));
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let response = receive(request, method, &url).await?;
         tracing::debug!(
             connection = %self.id,
             %method,
             host = %host_of(&url),
             path = url.path(),
-            status,
+            status = response.status,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "http request"
         );
-        let content_type = headers
-            .iter()
-            .find(|(name, _)| name == "content-type")
-            .map(|(_, value)| value.clone());
-        Ok(HttpResponse {
-            status,
-            headers,
-            content_type,
-            body,
-        })
+        Ok(response)
     }
 }
 
@@ -931,7 +951,11 @@ async fn forget_token(oauth: &OAuth2, refused: Option<&str>) {
 }
 
 /// The JSON of a response body; null for an empty body.
-fn json_body(response: &HttpResponse, method: &str, uri: &str) -> Result<Value, AdaptorError> {
+pub(super) fn json_body(
+    response: &HttpResponse,
+    method: &str,
+    uri: &str,
+) -> Result<Value, AdaptorError> {
     if response.body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
     }
@@ -949,7 +973,7 @@ fn json_body(response: &HttpResponse, method: &str, uri: &str) -> Result<Value, 
     })
 }
 
-fn kind_of(value: &Value) -> &'static str {
+pub(super) fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -961,7 +985,7 @@ fn kind_of(value: &Value) -> &'static str {
 }
 
 /// How many records the body holds at `path` (an array, or one object); null holds none.
-fn record_count(body: &Value, path: Option<&str>) -> Result<usize, AdaptorError> {
+pub(super) fn record_count(body: &Value, path: Option<&str>) -> Result<usize, AdaptorError> {
     let target = match path {
         _ if body.is_null() => return Ok(0),
         None => body,
@@ -987,7 +1011,7 @@ fn record_count(body: &Value, path: Option<&str>) -> Result<usize, AdaptorError>
     }
 }
 
-fn take_records(mut body: Value, path: Option<&str>) -> Vec<Value> {
+pub(super) fn take_records(mut body: Value, path: Option<&str>) -> Vec<Value> {
     let target = match path {
         None => body,
         Some(path) => get_mut(&mut body, path)
@@ -1550,7 +1574,7 @@ fn failed(error: &AdaptorError) -> RecordResult {
 }
 
 /// The body's JSON, or its text as a JSON string when it is not JSON; `None` when empty.
-fn response_json(response: &HttpResponse) -> Option<Value> {
+pub(super) fn response_json(response: &HttpResponse) -> Option<Value> {
     if response.body.iter().all(u8::is_ascii_whitespace) {
         return None;
     }
@@ -1772,7 +1796,7 @@ fn status_failure(method: &str, uri: &str, response: &HttpResponse) -> RecordRes
 
 /// Runs `futures` with at most `limit` at a time (the connection's semaphore still bounds the
 /// requests across jobs); the outputs come back in the order of `futures`.
-async fn run_ordered<F: Future>(limit: usize, futures: Vec<F>) -> Vec<F::Output> {
+pub(super) async fn run_ordered<F: Future>(limit: usize, futures: Vec<F>) -> Vec<F::Output> {
     let mut pending = futures.into_iter().enumerate();
     let mut running: Vec<(usize, Pin<Box<F>>)> = Vec::new();
     let mut outputs: Vec<Option<F::Output>> = Vec::new();
