@@ -69,3 +69,31 @@ if ! python3 -c 'import moto.server, flask, flask_cors' >/dev/null 2>&1; then
   python3 -m pip install --quiet 'moto[server]' \
     || python3 -m pip install --quiet --break-system-packages 'moto[server]'
 fi
+
+# --- NetSuite stand-in (test-servers/src/netsuite.rs) -----------------------------------------
+# The tests start a Python http.server that checks OAuth 1.0a signatures with oauthlib. Debian's
+# python3-oauthlib installs it for /usr/bin/python3 (the tests use it when the first python3 on
+# PATH lacks it); pip otherwise.
+netsuite_sudo=""
+if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then netsuite_sudo="sudo"; fi
+netsuite_python_ok() {
+  local py
+  for py in python3 /usr/bin/python3; do
+    if command -v "$py" >/dev/null 2>&1 && "$py" -c 'import oauthlib.oauth1.rfc5849.signature' >/dev/null 2>&1; then
+      return 0
+    fi
+  done
+  return 1
+}
+if ! netsuite_python_ok && command -v apt-get >/dev/null 2>&1; then
+  $netsuite_sudo apt-get update -qq
+  if apt-cache policy python3-oauthlib 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    echo "installing python3-oauthlib"
+    $netsuite_sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-oauthlib
+  fi
+fi
+if ! netsuite_python_ok; then
+  echo "installing oauthlib with pip"
+  python3 -m pip install --quiet oauthlib \
+    || python3 -m pip install --quiet --break-system-packages oauthlib
+fi

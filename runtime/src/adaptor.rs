@@ -15,6 +15,7 @@ pub mod debug;
 pub mod files;
 pub mod format;
 pub mod http;
+pub mod netsuite;
 pub mod wrapper;
 
 /// Who a piece of adaptor work runs for: the account, and the flow, integration and connector
@@ -36,13 +37,40 @@ pub struct Call<'a> {
     pub pins: Option<&'a crate::extension::call::Pins>,
 }
 
-/// Live HTTP connections, shared by every job that uses one connection document (its
-/// concurrency limit and OAuth token live here). Replaced when the document changes.
+/// Live connections by `_id`, with the version they were built from.
+type Live<T> = Mutex<HashMap<String, (String, Arc<T>)>>;
+
+/// Live HTTP and NetSuite connections, shared by every job that uses one connection document
+/// (its concurrency limit and OAuth token live here). Replaced when the document (or a
+/// NetSuite connection's iClient) changes.
 #[derive(Default)]
 pub struct Connections {
-    http: Mutex<HashMap<String, (String, Arc<http::HttpConnection>)>>,
+    http: Live<http::HttpConnection>,
+    netsuite: Live<netsuite::NetSuiteConnection>,
     temp_dir: std::sync::OnceLock<std::path::PathBuf>,
     debug: debug::DebugLogs,
+}
+
+/// The live connection of `live` for document `id` at `version`, built by `build` when there is
+/// none or it is older. Documents without `_id` (unsaved) are built every time.
+fn live<T>(
+    live: &Live<T>,
+    id: &str,
+    version: String,
+    build: impl FnOnce() -> Result<T, AdaptorError>,
+) -> Result<Arc<T>, AdaptorError> {
+    let mut live = live.lock().unwrap_or_else(|p| p.into_inner());
+    if !id.is_empty()
+        && let Some((v, conn)) = live.get(id)
+        && *v == version
+    {
+        return Ok(conn.clone());
+    }
+    let conn = Arc::new(build()?);
+    if !id.is_empty() {
+        live.insert(id.to_owned(), (version, conn.clone()));
+    }
+    Ok(conn)
 }
 
 impl Connections {
@@ -72,25 +100,64 @@ impl Connections {
 
     /// The live HTTP connection for `connection` (secrets open).
     pub fn http(&self, connection: &Value) -> Result<Arc<http::HttpConnection>, AdaptorError> {
-        let id = connection["_id"].as_str().unwrap_or_default().to_owned();
-        let version = connection["lastModified"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let mut live = self.http.lock().unwrap_or_else(|p| p.into_inner());
-        if !id.is_empty()
-            && let Some((v, conn)) = live.get(&id)
-            && *v == version
-        {
-            return Ok(conn.clone());
-        }
-        let conn =
-            Arc::new(http::HttpConnection::from_doc(connection)?.with_log(self.log(connection)));
-        if !id.is_empty() {
-            live.insert(id, (version, conn.clone()));
-        }
-        Ok(conn)
+        live(
+            &self.http,
+            connection["_id"].as_str().unwrap_or_default(),
+            connection["lastModified"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            || Ok(http::HttpConnection::from_doc(connection)?.with_log(self.log(connection))),
+        )
     }
+
+    /// The live NetSuite connection for `connection` (secrets open), with the consumer
+    /// credentials of its iClient (`netsuite._iClientId`) when it has none of its own.
+    pub fn netsuite(
+        &self,
+        ctx: &Call<'_>,
+        connection: &Value,
+    ) -> Result<Arc<netsuite::NetSuiteConnection>, AdaptorError> {
+        let iclient = match netsuite::iclient_id(connection) {
+            Some(id) => Some(load_iclient(ctx, id)?),
+            None => None,
+        };
+        let version = format!(
+            "{}|{}",
+            connection["lastModified"].as_str().unwrap_or_default(),
+            iclient
+                .as_ref()
+                .and_then(|i| i["lastModified"].as_str())
+                .unwrap_or_default()
+        );
+        live(
+            &self.netsuite,
+            connection["_id"].as_str().unwrap_or_default(),
+            version,
+            || {
+                Ok(
+                    netsuite::NetSuiteConnection::from_doc(connection, iclient.as_ref())?
+                        .with_log(self.log(connection)),
+                )
+            },
+        )
+    }
+}
+
+/// The iClient `id` of the account, with its secrets open.
+fn load_iclient(ctx: &Call<'_>, id: &str) -> Result<Value, AdaptorError> {
+    let doc = ctx
+        .state
+        .db
+        .get(ctx.account, "iclients", id)
+        .map_err(|e| AdaptorError::new("store", e.to_string()))?
+        .ok_or_else(|| {
+            AdaptorError::new(
+                "invalid_connection",
+                format!("the connection's iClient '{id}' does not exist"),
+            )
+        })?;
+    open_secrets(&ctx.state.secrets, &doc, "iClient")
 }
 
 /// The connection `id` of `account`, with its secrets open.
@@ -206,6 +273,8 @@ pub enum Exporter {
     Wrapper(wrapper::WrapperExport),
     /// Files of an FTP/SFTP directory or S3 prefix.
     File(Box<files::FileExport>),
+    /// NetSuite: SuiteQL or a RESTlet.
+    Netsuite(netsuite::NetSuiteExport),
 }
 
 impl Exporter {
@@ -238,6 +307,12 @@ impl Exporter {
                 files::FileExport::new(connection, export, &ctx.state.adaptors.temp_dir())?
                     .with_log(ctx.state.adaptors.log(connection)),
             ))),
+            "netsuite" => Ok(Self::Netsuite(netsuite::NetSuiteExport::new(
+                ctx.state.adaptors.netsuite(ctx, connection)?,
+                export,
+                &context,
+                resume.as_ref(),
+            )?)),
             _ => Err(unsupported(connection, "exporting")),
         }
     }
@@ -265,6 +340,7 @@ impl Exporter {
             Self::Http(e) => e.next_page().await,
             Self::Wrapper(e) => e.next_page(ctx).await,
             Self::File(e) => e.next_page().await,
+            Self::Netsuite(e) => e.next_page().await,
         }
     }
 
@@ -273,6 +349,7 @@ impl Exporter {
         match self {
             Self::Http(e) => e.state(),
             Self::Wrapper(e) => e.state(),
+            Self::Netsuite(e) => e.state(),
             // A file export cannot be resumed halfway through a file.
             Self::File(_) => Value::Null,
         }
@@ -309,6 +386,10 @@ pub async fn import(
                 .map(|_| RecordResult::success(None, Some(json.clone())))
                 .collect())
         }
+        "netsuite" => {
+            let conn = ctx.state.adaptors.netsuite(ctx, connection)?;
+            Ok(netsuite::import(&conn, import, post_map).await)
+        }
         _ => Err(unsupported(connection, "importing")),
     }
 }
@@ -324,6 +405,7 @@ pub async fn ping(ctx: &Call<'_>, connection: &Value) -> Result<(), AdaptorError
                 .ping()
                 .await
         }
+        "netsuite" => ctx.state.adaptors.netsuite(ctx, connection)?.ping().await,
         _ => Err(unsupported(connection, "pinging")),
     }
 }
@@ -425,23 +507,28 @@ impl RecordResult {
 /// The connection document with every sealed secret opened, for adaptors to use. Never
 /// returned by the API and never logged.
 pub fn open_connection(secret_box: &SecretBox, doc: &Value) -> Result<Value, AdaptorError> {
-    fn walk(secret_box: &SecretBox, value: &mut Value) -> Result<(), AdaptorError> {
+    open_secrets(secret_box, doc, "connection")
+}
+
+/// `doc` (a connection or an iClient, named `what` in errors) with every sealed secret opened.
+fn open_secrets(secret_box: &SecretBox, doc: &Value, what: &str) -> Result<Value, AdaptorError> {
+    fn walk(secret_box: &SecretBox, value: &mut Value, what: &str) -> Result<(), AdaptorError> {
         if secrets::is_sealed(value) {
             *value = secret_box.open(value).map_err(|e| {
                 AdaptorError::new(
                     "secret_unreadable",
-                    format!("a secret of the connection cannot be opened: {e}"),
+                    format!("a secret of the {what} cannot be opened: {e}"),
                 )
             })?;
             return Ok(());
         }
         match value {
-            Value::Object(map) => map.values_mut().try_for_each(|v| walk(secret_box, v)),
-            Value::Array(items) => items.iter_mut().try_for_each(|v| walk(secret_box, v)),
+            Value::Object(map) => map.values_mut().try_for_each(|v| walk(secret_box, v, what)),
+            Value::Array(items) => items.iter_mut().try_for_each(|v| walk(secret_box, v, what)),
             _ => Ok(()),
         }
     }
     let mut doc = doc.clone();
-    walk(secret_box, &mut doc)?;
+    walk(secret_box, &mut doc, what)?;
     Ok(doc)
 }

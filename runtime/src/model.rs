@@ -125,8 +125,11 @@ fn validate_connection(c: &mut Check<'_>) {
             c.string("netsuite.account", true);
             c.string("netsuite.tokenId", false);
             c.string("netsuite.tokenSecret", false);
+            c.string("netsuite.consumerKey", false);
+            c.string("netsuite.consumerSecret", false);
             c.id("netsuite._iClientId", false);
             c.url("netsuite.baseURI", false);
+            c.integer("netsuite.concurrencyLevel", 1, 100, false);
         }
         "wrapper" if c.object("wrapper", true) => {
             c.id("wrapper._stackId", true);

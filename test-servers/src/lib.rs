@@ -1,11 +1,13 @@
-//! Real file servers on loopback for tests and benchmarks (dev-only, never published):
+//! Real servers on loopback for tests and benchmarks (dev-only, never published):
 //!
 //! - [`FtpServer`]: pyftpdlib, plain FTP or FTPS (explicit TLS, a throwaway self-signed
 //!   certificate made with `openssl`);
 //! - [`SftpServer`]: OpenSSH's `sshd` run as root with throwaway host and user keys, logging in
 //!   as the system user `integrator-sftp-test` (created once with `useradd`);
 //! - [`S3Server`]: moto's S3 server mode (`python3 -m moto.server`), driven through the S3 API
-//!   with SigV4-signed requests.
+//!   with SigV4-signed requests;
+//! - [`NetSuiteServer`]: a NetSuite stand-in (Python's `http.server`) serving SuiteQL, the record
+//!   API and a RESTlet, checking OAuth 1.0a HMAC-SHA256 signatures with oauthlib.
 //!
 //! Each server runs on a free loopback port with its files in a temporary directory, and is
 //! stopped (and its files removed) when dropped. `start` returns `None` after printing why when
@@ -21,10 +23,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 mod ftp;
+mod netsuite;
 mod s3;
 mod sftp;
 
 pub use ftp::FtpServer;
+pub use netsuite::NetSuiteServer;
 pub use s3::S3Server;
 pub use sftp::SftpServer;
 

@@ -101,6 +101,74 @@ impl ConnectionLog {
     }
 }
 
+/// What the debug log shows of an HTTP request: method, URL (with any credential in it
+/// already masked by the caller), headers (sensitive ones — credentials, custom headers —
+/// masked) and the start of the body.
+pub fn request_entry(
+    method: &str,
+    url: &str,
+    headers: &reqwest::header::HeaderMap,
+    body: Option<&[u8]>,
+) -> Map<String, Value> {
+    let mut shown = Map::new();
+    for (name, value) in headers {
+        let text = if value.is_sensitive() {
+            MASK.to_owned()
+        } else {
+            String::from_utf8_lossy(value.as_bytes()).into_owned()
+        };
+        shown.insert(name.as_str().to_owned(), text.into());
+    }
+    let mut entry = Map::new();
+    entry.insert("method".into(), method.into());
+    entry.insert("url".into(), url.into());
+    entry.insert("requestHeaders".into(), Value::Object(shown));
+    if let Some(text) = body.and_then(body_excerpt) {
+        entry.insert("requestBody".into(), text.into());
+    }
+    entry
+}
+
+/// Record the HTTP exchange that `entry` (from [`request_entry`]) started at `started`: its
+/// status, response headers (cookies masked) and the start of the response body, or why
+/// nothing came back.
+pub fn record_exchange(
+    log: &ConnectionLog,
+    mut entry: Map<String, Value>,
+    started: std::time::Instant,
+    result: &Result<super::http::HttpResponse, super::AdaptorError>,
+) {
+    entry.insert(
+        "durationMs".into(),
+        (started.elapsed().as_millis() as u64).into(),
+    );
+    match result {
+        Ok(response) => {
+            entry.insert("status".into(), response.status.into());
+            let mut headers = Map::new();
+            for (name, value) in &response.headers {
+                let text = if name.eq_ignore_ascii_case("set-cookie") {
+                    MASK
+                } else {
+                    value.as_str()
+                };
+                headers.insert(name.clone(), text.into());
+            }
+            entry.insert("responseHeaders".into(), Value::Object(headers));
+            if let Some(text) = body_excerpt(&response.body) {
+                entry.insert("responseBody".into(), text.into());
+            }
+        }
+        Err(e) => {
+            if let Some(status) = e.status {
+                entry.insert("status".into(), status.into());
+            }
+            entry.insert("error".into(), e.message.clone().into());
+        }
+    }
+    log.record(entry);
+}
+
 /// The start of `body` as text: at most [`BODY_CHARS`] characters (with `…` when cut), binary
 /// bytes replaced; None when empty.
 pub fn body_excerpt(body: &[u8]) -> Option<String> {

@@ -53,9 +53,9 @@ pub const DEFAULT_CONCURRENCY: usize = 4;
 /// The most `concurrencyLevel` may ask for; larger values are lowered to it.
 pub const MAX_CONCURRENCY: usize = 256;
 /// Retries of a `429`/`503` answer before giving up.
-const MAX_RETRIES: u32 = 5;
+pub(super) const MAX_RETRIES: u32 = 5;
 /// The first wait before a retry when the answer has no `Retry-After`; doubled each time.
-const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+pub(super) const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 /// The longest single wait before a retry, whatever `Retry-After` says.
 const MAX_WAIT: Duration = Duration::from_secs(60);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -187,7 +187,7 @@ fn invalid_connection(message: impl Into<String>) -> AdaptorError {
 }
 
 /// The text of a string (or number) field, `None` when missing or empty.
-fn text_field(doc: &Value, path: &str) -> Option<String> {
+pub(super) fn text_field(doc: &Value, path: &str) -> Option<String> {
     match get(doc, path)? {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -195,7 +195,7 @@ fn text_field(doc: &Value, path: &str) -> Option<String> {
     }
 }
 
-fn number_field(doc: &Value, path: &str) -> Option<i64> {
+pub(super) fn number_field(doc: &Value, path: &str) -> Option<i64> {
     match get(doc, path)? {
         Value::Number(n) => n.as_i64().or(n.as_f64().map(|f| f as i64)),
         Value::String(s) => s.trim().parse().ok(),
@@ -217,11 +217,15 @@ fn adaptor_block<'a>(doc: &'a Value, what: &str) -> Result<&'a Value, AdaptorErr
         })
 }
 
-fn compile(field: &str, source: &str) -> Result<Template, AdaptorError> {
+pub(super) fn compile(field: &str, source: &str) -> Result<Template, AdaptorError> {
     Template::compile(source).map_err(|e| AdaptorError::new("template", format!("{field}: {e}")))
 }
 
-fn render(field: &str, template: &Template, context: &Value) -> Result<String, AdaptorError> {
+pub(super) fn render(
+    field: &str,
+    template: &Template,
+    context: &Value,
+) -> Result<String, AdaptorError> {
     template
         .render(context)
         .map_err(|e| AdaptorError::new("template", format!("{field}: {e}")))
@@ -271,7 +275,7 @@ fn render_headers(
 }
 
 /// `scheme://host:port` of a URL, for messages.
-fn host_of(url: &Url) -> String {
+pub(super) fn host_of(url: &Url) -> String {
     match (url.host_str(), url.port()) {
         (Some(host), Some(port)) => format!("{host}:{port}"),
         (Some(host), None) => host.to_owned(),
@@ -285,12 +289,12 @@ fn host_of(url: &Url) -> String {
 }
 
 /// A URI without its query string or fragment, which may carry credentials.
-fn without_query(uri: &str) -> &str {
+pub(super) fn without_query(uri: &str) -> &str {
     uri.split(['?', '#']).next().unwrap_or_default()
 }
 
 /// The start of a remote body, on one line, for error messages.
-fn excerpt(body: &[u8]) -> String {
+pub(super) fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let mut out = String::new();
     for word in text.split_whitespace() {
@@ -313,7 +317,7 @@ fn excerpt(body: &[u8]) -> String {
 }
 
 /// The error for a non-2xx answer to `method uri`.
-fn status_error(method: &str, uri: &str, response: &HttpResponse) -> AdaptorError {
+pub(super) fn status_error(method: &str, uri: &str, response: &HttpResponse) -> AdaptorError {
     // An application that explains itself (`{"errors":[{"code","message"}]}`, or one
     // `{"code","message"}`) is quoted: its code is what hooks and users act on.
     let body: Option<Value> = serde_json::from_slice(&response.body).ok();
@@ -373,7 +377,7 @@ fn transport_error(error: reqwest::Error, url: &Url) -> AdaptorError {
 }
 
 /// How long to wait before retrying a `429`/`503` answer (`retries` already made).
-fn retry_wait(response: &HttpResponse, retries: u32, backoff: Duration) -> Duration {
+pub(super) fn retry_wait(response: &HttpResponse, retries: u32, backoff: Duration) -> Duration {
     let told = response.header("retry-after").and_then(|value| {
         let value = value.trim();
         if let Ok(seconds) = value.parse::<f64>()
@@ -389,6 +393,67 @@ fn retry_wait(response: &HttpResponse, retries: u32, backoff: Duration) -> Durat
     });
     told.unwrap_or_else(|| backoff.saturating_mul(2u32.saturating_pow(retries)))
         .min(MAX_WAIT)
+}
+
+/// An HTTP client with the adaptors' timeouts and user agent (rustls, Mozilla roots).
+pub(super) fn new_client() -> Result<Client, AdaptorError> {
+    Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .user_agent(concat!("integrator/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| AdaptorError::new("internal", format!("HTTP client: {e}")))
+}
+
+/// Sends `request` (`method` to `url`) and reads the whole answer, refusing bodies above
+/// [`MAX_BODY`]. Nothing coming back is an `unreachable` error naming the host.
+pub(super) async fn receive(
+    request: reqwest::RequestBuilder,
+    method: &Method,
+    url: &Url,
+) -> Result<HttpResponse, AdaptorError> {
+    let mut response = request.send().await.map_err(|e| transport_error(e, url))?;
+    let status = response.status().as_u16();
+    let headers: Vec<(String, String)> = response
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| transport_error(e, url))?
+    {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(AdaptorError::new(
+                "response_too_large",
+                format!(
+                    "{method} {}{} answered more than {} MiB",
+                    host_of(url),
+                    url.path(),
+                    MAX_BODY / (1024 * 1024)
+                ),
+            )
+            .with_status(status));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let content_type = headers
+        .iter()
+        .find(|(name, _)| name == "content-type")
+        .map(|(_, value)| value.clone());
+    Ok(HttpResponse {
+        status,
+        headers,
+        content_type,
+        body,
+    })
 }
 
 /// `application/x-www-form-urlencoded` encoding of one name or value.
@@ -530,12 +595,7 @@ impl HttpConnection {
             .filter(|n| *n > 0)
             .map(|n| (n as usize).min(MAX_CONCURRENCY))
             .unwrap_or(DEFAULT_CONCURRENCY);
-        let client = Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .user_agent(concat!("integrator/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| AdaptorError::new("internal", format!("HTTP client: {e}")))?;
+        let client = new_client()?;
 
         Ok(HttpConnection {
             id: connection["_id"].as_str().unwrap_or_default().to_owned(),
@@ -896,27 +956,8 @@ impl HttpConnection {
             .then(|| self.request_entry(method, &url, &headers, body));
         let started = Instant::now();
         let result = self.exchange(method, url, headers, body).await;
-        if let Some(mut entry) = logged {
-            entry.insert(
-                "durationMs".into(),
-                (started.elapsed().as_millis() as u64).into(),
-            );
-            match &result {
-                Ok(response) => {
-                    entry.insert("status".into(), response.status.into());
-                    entry.insert("responseHeaders".into(), logged_headers(&response.headers));
-                    if let Some(text) = debug::body_excerpt(&response.body) {
-                        entry.insert("responseBody".into(), text.into());
-                    }
-                }
-                Err(e) => {
-                    if let Some(status) = e.status {
-                        entry.insert("status".into(), status.into());
-                    }
-                    entry.insert("error".into(), e.message.clone().into());
-                }
-            }
-            self.log.record(entry);
+        if let Some(entry) = logged {
+            debug::record_exchange(&self.log, entry, started, &result);
         }
         result
     }
@@ -947,23 +988,12 @@ impl HttpConnection {
                 .collect();
             url.query_pairs_mut().clear().extend_pairs(pairs);
         }
-        let mut shown = serde_json::Map::new();
-        for (name, value) in headers {
-            let text = if value.is_sensitive() {
-                debug::MASK.to_owned()
-            } else {
-                String::from_utf8_lossy(value.as_bytes()).into_owned()
-            };
-            shown.insert(name.as_str().to_owned(), text.into());
-        }
-        let mut entry = serde_json::Map::new();
-        entry.insert("method".into(), method.as_str().into());
-        entry.insert("url".into(), url.as_str().into());
-        entry.insert("requestHeaders".into(), Value::Object(shown));
-        if let Some(text) = body.and_then(|b| debug::body_excerpt(b)) {
-            entry.insert("requestBody".into(), text.into());
-        }
-        entry
+        debug::request_entry(
+            method.as_str(),
+            url.as_str(),
+            headers,
+            body.map(Vec::as_slice),
+        )
     }
 
     /// Send the request and read the whole answer.
@@ -982,72 +1012,18 @@ impl HttpConnection {
         if let Some(body) = body {
             request = request.body(body.clone());
         }
-        let mut response = request.send().await.map_err(|e| transport_error(e, &url))?;
-        let status = response.status().as_u16();
-        let headers: Vec<(String, String)> = response
-            .headers()
-            .iter()
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_owned(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| transport_error(e, &url))?
-        {
-            if body.len() + chunk.len() > MAX_BODY {
-                return Err(AdaptorError::new(
-                    "response_too_large",
-                    format!(
-                        "{method} {}{} answered more than {} MiB",
-                        host_of(&url),
-                        url.path(),
-                        MAX_BODY / (1024 * 1024)
-                    ),
-                )
-                .with_status(status));
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let response = receive(request, method, &url).await?;
         tracing::debug!(
             connection = %self.id,
             %method,
             host = %host_of(&url),
             path = url.path(),
-            status,
+            status = response.status,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "http request"
         );
-        let content_type = headers
-            .iter()
-            .find(|(name, _)| name == "content-type")
-            .map(|(_, value)| value.clone());
-        Ok(HttpResponse {
-            status,
-            headers,
-            content_type,
-            body,
-        })
+        Ok(response)
     }
-}
-
-/// Response headers as the debug log shows them (cookies masked).
-fn logged_headers(headers: &[(String, String)]) -> Value {
-    let mut shown = serde_json::Map::new();
-    for (name, value) in headers {
-        let text = if name.eq_ignore_ascii_case("set-cookie") {
-            debug::MASK
-        } else {
-            value.as_str()
-        };
-        shown.insert(name.clone(), text.into());
-    }
-    Value::Object(shown)
 }
 
 /// Drops the cached token if it is still the one the API refused (another request may have
@@ -1060,7 +1036,11 @@ async fn forget_token(oauth: &OAuth2, refused: Option<&str>) {
 }
 
 /// The JSON of a response body; null for an empty body.
-fn json_body(response: &HttpResponse, method: &str, uri: &str) -> Result<Value, AdaptorError> {
+pub(super) fn json_body(
+    response: &HttpResponse,
+    method: &str,
+    uri: &str,
+) -> Result<Value, AdaptorError> {
     if response.body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
     }
@@ -1078,7 +1058,7 @@ fn json_body(response: &HttpResponse, method: &str, uri: &str) -> Result<Value, 
     })
 }
 
-fn kind_of(value: &Value) -> &'static str {
+pub(super) fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -1090,7 +1070,7 @@ fn kind_of(value: &Value) -> &'static str {
 }
 
 /// How many records the body holds at `path` (an array, or one object); null holds none.
-fn record_count(body: &Value, path: Option<&str>) -> Result<usize, AdaptorError> {
+pub(super) fn record_count(body: &Value, path: Option<&str>) -> Result<usize, AdaptorError> {
     let target = match path {
         _ if body.is_null() => return Ok(0),
         None => body,
@@ -1116,7 +1096,7 @@ fn record_count(body: &Value, path: Option<&str>) -> Result<usize, AdaptorError>
     }
 }
 
-fn take_records(mut body: Value, path: Option<&str>) -> Vec<Value> {
+pub(super) fn take_records(mut body: Value, path: Option<&str>) -> Vec<Value> {
     let target = match path {
         None => body,
         Some(path) => get_mut(&mut body, path)
@@ -1679,7 +1659,7 @@ fn failed(error: &AdaptorError) -> RecordResult {
 }
 
 /// The body's JSON, or its text as a JSON string when it is not JSON; `None` when empty.
-fn response_json(response: &HttpResponse) -> Option<Value> {
+pub(super) fn response_json(response: &HttpResponse) -> Option<Value> {
     if response.body.iter().all(u8::is_ascii_whitespace) {
         return None;
     }
@@ -1901,7 +1881,7 @@ fn status_failure(method: &str, uri: &str, response: &HttpResponse) -> RecordRes
 
 /// Runs `futures` with at most `limit` at a time (the connection's semaphore still bounds the
 /// requests across jobs); the outputs come back in the order of `futures`.
-async fn run_ordered<F: Future>(limit: usize, futures: Vec<F>) -> Vec<F::Output> {
+pub(super) async fn run_ordered<F: Future>(limit: usize, futures: Vec<F>) -> Vec<F::Output> {
     let mut pending = futures.into_iter().enumerate();
     let mut running: Vec<(usize, Pin<Box<F>>)> = Vec::new();
     let mut outputs: Vec<Option<F::Output>> = Vec::new();

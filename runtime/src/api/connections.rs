@@ -107,7 +107,8 @@ pub fn routes() -> Routes {
             Op::new(
                 "connections",
                 200,
-                "Send one request through the connection (Integrator-Relative-URI, Integrator-Method)",
+                "Send one request through the connection (Integrator-Relative-URI, Integrator-Method; \
+             NetSuite: Integrator-Record-Type, Integrator-NetSuite-ScriptId, Integrator-NetSuite-DeployId)",
             )
             .returns_any(),
         )
@@ -355,6 +356,26 @@ async fn connections_proxy(
         let method = header("integrator-method").unwrap_or("GET").to_uppercase();
         return file_proxy(&state, &connection, &method, path, body).await;
     }
+    if connection["type"].as_str() == Some("netsuite") {
+        let ctx = call_for(&state, &principal, &connection);
+        let conn = state
+            .adaptors
+            .netsuite(&ctx, &connection)
+            .map_err(|e| adaptor_error(&e))?;
+        let method = header("integrator-method").unwrap_or("GET").to_uppercase();
+        let request = adaptor::netsuite::ProxyRequest {
+            method: &method,
+            relative_uri: header("integrator-relative-uri"),
+            record_type: header("integrator-record-type"),
+            script_id: header("integrator-netsuite-scriptid"),
+            deploy_id: header("integrator-netsuite-deployid"),
+            content_type: header("content-type"),
+            prefer: header("prefer"),
+            body: &body,
+        };
+        let response = conn.proxy(request).await.map_err(|e| adaptor_error(&e))?;
+        return Ok(proxied(response));
+    }
     if !matches!(connection["type"].as_str(), Some("http" | "rest")) {
         return Err(ApiError::not_implemented(&format!(
             "the proxy of '{}' connections",
@@ -381,6 +402,11 @@ async fn connections_proxy(
         .send(&method, uri, &forwarded, body)
         .await
         .map_err(|e| adaptor_error(&e))?;
+    Ok(proxied(response))
+}
+
+/// The proxy's answer: the remote status, body and content type.
+fn proxied(response: adaptor::http::HttpResponse) -> Response {
     let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::BAD_GATEWAY);
     let mut answer = (status, response.body).into_response();
     if let Some(ct) = response
@@ -389,7 +415,7 @@ async fn connections_proxy(
     {
         answer.headers_mut().insert(header::CONTENT_TYPE, ct);
     }
-    Ok(answer)
+    answer
 }
 
 /// The proxy of a file connection: `GET` a directory (path ending in `/`) lists it, `GET` a

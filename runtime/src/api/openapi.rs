@@ -469,7 +469,16 @@ mod tests {
         );
         has(
             "NetSuiteConnection",
-            &["account", "tokenId", "tokenSecret", "_iClientId", "baseURI"],
+            &[
+                "account",
+                "tokenId",
+                "tokenSecret",
+                "consumerKey",
+                "consumerSecret",
+                "_iClientId",
+                "baseURI",
+                "concurrencyLevel",
+            ],
         );
         has(
             "WrapperConnection",
@@ -720,6 +729,11 @@ mod tests {
             (
                 &model::CONNECTIONS,
                 json!({"type": "netsuite", "netsuite": {"account": "123", "tokenId": "t", "_iClientId": id}}),
+            ),
+            (
+                &model::CONNECTIONS,
+                json!({"type": "netsuite", "netsuite": {"account": "123_SB1", "tokenId": "t", "tokenSecret": "s",
+                "consumerKey": "k", "consumerSecret": "c", "baseURI": "http://127.0.0.1:1", "concurrencyLevel": 2}}),
             ),
             (
                 &model::CONNECTIONS,

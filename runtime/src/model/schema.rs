@@ -449,19 +449,27 @@ pub struct NetSuiteConnection {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = Password, write_only)]
     pub password: Option<Secret>,
-    /// Consumer secret. Secret: write-only; responses show "******"; sending "******" back keeps
-    /// the stored value.
+    /// Consumer key of the integration record (else the iClient's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumer_key: Option<String>,
+    /// Consumer secret of the integration record (else the iClient's). Secret: write-only;
+    /// responses show "******"; sending "******" back keeps the stored value.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = Password, write_only)]
     pub consumer_secret: Option<Secret>,
-    /// The iClient holding the consumer key and secret.
+    /// The iClient holding the consumer key and secret (used when the connection has none).
     #[serde(rename = "_iClientId", skip_serializing_if = "Option::is_none")]
     #[schema(pattern = "^[0-9a-f]{24}$")]
     pub iclient_id: Option<String>,
-    /// Absolute http(s) URL overriding the account's API address.
+    /// Absolute http(s) URL overriding the account's API addresses (REST web services and
+    /// RESTlets alike).
     #[serde(rename = "baseURI", skip_serializing_if = "Option::is_none")]
     #[schema(format = "uri")]
     pub base_uri: Option<String>,
+    /// Most requests in flight at once (default 4).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 100)]
+    pub concurrency_level: Option<i64>,
     /// Fields the server does not know, kept unchanged.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

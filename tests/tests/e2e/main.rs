@@ -17,6 +17,7 @@ mod flows;
 mod isolation;
 mod jobs;
 mod marketplace;
+mod netsuite;
 mod openapi;
 mod rate_limit;
 mod remote;
