@@ -40,6 +40,7 @@
 //! }
 //! ```
 
+pub mod arena;
 pub mod hooks;
 pub mod http;
 pub mod installer;
