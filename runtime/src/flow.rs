@@ -147,14 +147,7 @@ fn recover(state: &AppState) -> anyhow::Result<()> {
                 let n = j["numError"].as_i64().unwrap_or(0);
                 j["numError"] = json!(n + 1);
             })?;
-            for child in db.list(&account, "jobs")? {
-                if child["_flowJobId"].as_str() == Some(job_id.as_str())
-                    && matches!(child["status"].as_str(), Some("running" | "queued"))
-                {
-                    let id = child["_id"].as_str().unwrap_or_default();
-                    job::update(db, &account, id, |j| job::finish(j, status))?;
-                }
-            }
+            job::finish_children(db, &account, &job_id, status)?;
             tracing::warn!(job = %job_id, "ended a job the previous run left {}", status);
         }
         let mut batch = Batch::default();

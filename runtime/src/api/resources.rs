@@ -407,7 +407,10 @@ pub async fn delete(
 fn sub_collections(kind: &Kind, id: &str) -> Vec<(String, Option<&'static Kind>)> {
     match kind.name {
         "connectors" => vec![(format!("licenses:{id}"), Some(&model::LICENSES))],
-        "jobs" => vec![(format!("joberrors:{id}"), None)],
+        "jobs" => vec![
+            (format!("joberrors:{id}"), None),
+            (format!("jobchildren:{id}"), None),
+        ],
         _ => Vec::new(),
     }
 }

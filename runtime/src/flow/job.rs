@@ -104,6 +104,49 @@ pub fn enqueue(db: &Db, account: &str, job: &Value) -> Result<()> {
 pub fn put(batch: &mut Batch, account: &str, job: &Value) {
     let id = job["_id"].as_str().unwrap_or_default();
     Db::put_doc(batch, account, "jobs", id, job, &[], &[]);
+    // A child job is indexed under its flow job, so that ending a flow job finds its children
+    // without reading every job of the account.
+    if let Some(flow_job) = job["_flowJobId"].as_str() {
+        let entry = json!({"_id": id});
+        Db::put_doc(
+            batch,
+            account,
+            &children_kind(flow_job),
+            id,
+            &entry,
+            &[],
+            &[],
+        );
+    }
+}
+
+/// Where the child jobs of `flow_job` are indexed.
+fn children_kind(flow_job: &str) -> String {
+    format!("jobchildren:{flow_job}")
+}
+
+/// The child jobs (export, import, lookup) of the flow job `flow_job`.
+pub fn children_of(db: &Db, account: &str, flow_job: &str) -> Result<Vec<Value>> {
+    let mut children = Vec::new();
+    for entry in db.list(account, &children_kind(flow_job))? {
+        if let Some(id) = entry["_id"].as_str()
+            && let Some(job) = db.get(account, "jobs", id)?
+        {
+            children.push(job);
+        }
+    }
+    Ok(children)
+}
+
+/// End every child of `flow_job` still queued or running with `status`.
+pub fn finish_children(db: &Db, account: &str, flow_job: &str, status: &str) -> Result<()> {
+    for child in children_of(db, account, flow_job)? {
+        if matches!(child["status"].as_str(), Some("running" | "queued")) {
+            let id = child["_id"].as_str().unwrap_or_default();
+            update(db, account, id, |j| finish(j, status))?;
+        }
+    }
+    Ok(())
 }
 
 /// Read-modify-write one job under the store's write lock; returns the job as written (None
@@ -195,4 +238,55 @@ pub fn errors_of(db: &Db, account: &str, job: &Value) -> Result<Vec<Value>> {
         );
     }
     Ok(errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flow_jobs_children_are_found_through_their_index_and_ended_with_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Db::open(dir.path()).expect("store");
+        let flow_job = new_job("flow", "running", json!({}));
+        let flow_id = flow_job["_id"].as_str().expect("an id").to_owned();
+        let export = new_job("export", "running", json!({"_flowJobId": flow_id}));
+        let import = new_job("import", "completed", json!({"_flowJobId": flow_id}));
+        let other = new_job("export", "running", json!({"_flowJobId": "someone-else"}));
+        let mut batch = Batch::default();
+        for job in [&flow_job, &export, &import, &other] {
+            put(&mut batch, "acct", job);
+        }
+        db.write(batch).expect("written");
+
+        let mut found: Vec<String> = children_of(&db, "acct", &flow_id)
+            .expect("children")
+            .iter()
+            .map(|j| j["_id"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        found.sort();
+        let mut expected = vec![
+            export["_id"].as_str().unwrap_or_default().to_owned(),
+            import["_id"].as_str().unwrap_or_default().to_owned(),
+        ];
+        expected.sort();
+        assert_eq!(found, expected);
+
+        finish_children(&db, "acct", &flow_id, "cancelled").expect("ended");
+        let status = |job: &Value| {
+            let id = job["_id"].as_str().unwrap_or_default();
+            db.get("acct", "jobs", id).expect("read").expect("there")["status"].clone()
+        };
+        assert_eq!(status(&export), "cancelled", "a running child ends with it");
+        assert_eq!(
+            status(&import),
+            "completed",
+            "a finished child keeps its status"
+        );
+        assert_eq!(
+            status(&other),
+            "running",
+            "another flow job's child is untouched"
+        );
+    }
 }

@@ -1373,14 +1373,7 @@ async fn finish_flow_job(
             j["numError"] = json!(n + 1);
         }
     })?;
-    for child in db.list(account, "jobs")? {
-        if child["_flowJobId"].as_str() == Some(job_id)
-            && matches!(child["status"].as_str(), Some("running" | "queued"))
-        {
-            let id = child["_id"].as_str().unwrap_or_default();
-            job::update(db, account, id, |j| job::finish(j, status))?;
-        }
-    }
+    job::finish_children(db, account, job_id, status)?;
     if status == "completed"
         && let Some(job) = &job
         && job["_retryOfJobId"].is_null()
