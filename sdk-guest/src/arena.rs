@@ -55,10 +55,21 @@ impl Arena {
     #[cold]
     fn grow_and_take(&self, size: usize, align: usize) -> *mut u8 {
         let memory_end = memory_pages() * PAGE;
-        if memory_end != self.end.get() {
-            // First use (or memory grown by someone else): start after everything there is.
+        if self.end.get() == 0 {
+            // First use: the free part of the initial memory, after the data and the stack.
+            self.next.set(heap_base().min(memory_end));
+            self.end.set(memory_end);
+        } else if memory_end != self.end.get() {
+            // Memory grown by someone else: start after everything there is.
             self.next.set(memory_end);
             self.end.set(memory_end);
+        }
+        let start = align_up(self.next.get(), align);
+        if let Some(end) = start.checked_add(size)
+            && end <= self.end.get()
+        {
+            self.next.set(end);
+            return start as *mut u8;
         }
         let start = align_up(self.next.get(), align);
         let Some(end) = start.checked_add(size) else {
@@ -84,6 +95,16 @@ fn align_up(at: usize, align: usize) -> usize {
     (at + align - 1) & !(align - 1)
 }
 
+/// Where the linker put the start of the heap (the end of the data and the stack).
+#[cfg(target_arch = "wasm32")]
+fn heap_base() -> usize {
+    unsafe extern "C" {
+        static __heap_base: u8;
+    }
+    // Only the address of the linker-defined symbol is taken, never its contents.
+    core::ptr::addr_of!(__heap_base) as usize
+}
+
 #[cfg(target_arch = "wasm32")]
 fn memory_pages() -> usize {
     core::arch::wasm32::memory_size(0)
@@ -95,6 +116,11 @@ fn grow_memory(pages: usize) -> bool {
 }
 
 // Elsewhere (the SDK's own tests on the host) there is no linear memory to grow.
+#[cfg(not(target_arch = "wasm32"))]
+fn heap_base() -> usize {
+    0
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 fn memory_pages() -> usize {
     0
