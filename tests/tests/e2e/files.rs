@@ -17,10 +17,6 @@ const HOOKS: &str = env!("WASM_EXAMPLE_HOOKS");
 /// `pauseOnPage` (preSavePage) and `recordFile` (postAggregate).
 const FILE_HOOKS: &str = env!("WASM_FIXTURE_FILE_HOOKS");
 
-/// How long a flow run may take in these tests.
-const JOB_DEADLINE: Duration = Duration::from_secs(30);
-/// How often a job is looked at while waiting for it.
-const POLL: Duration = Duration::from_millis(50);
 /// The bucket of every S3 test.
 const BUCKET: &str = "files";
 
@@ -163,29 +159,6 @@ impl Store {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/// Deep-merge the object `fields` into `doc`.
-fn merge(doc: &mut Value, fields: Value) {
-    match (doc, fields) {
-        (Value::Object(doc), Value::Object(fields)) => {
-            for (k, v) in fields {
-                match doc.get_mut(&k) {
-                    Some(existing) if existing.is_object() && v.is_object() => merge(existing, v),
-                    _ => {
-                        doc.insert(k, v);
-                    }
-                }
-            }
-        }
-        (doc, fields) => *doc = fields,
-    }
-}
-
-/// `base` with `fields` deep-merged in.
-fn with(mut base: Value, fields: Value) -> Value {
-    merge(&mut base, fields);
-    base
-}
-
 async fn connection(api: &Api, store: &Store) -> String {
     api.create_id("connections", store.connection()).await
 }
@@ -231,87 +204,12 @@ async fn flow(api: &Api, export: &str, import: &str) -> String {
     .await
 }
 
-/// `POST /v1/flows/{flow}/run`: the new job's id.
-async fn run(api: &Api, flow: &str) -> String {
-    let body = api
-        .post_empty(&format!("/v1/flows/{flow}/run"))
-        .await
-        .expect(201);
-    string(&body, "_jobId")
-}
-
-async fn job(api: &Api, id: &str) -> Value {
-    api.get(&format!("/v1/jobs/{id}")).await.expect(200)
-}
-
-fn status(job: &Value) -> &str {
-    job["status"].as_str().unwrap_or_default()
-}
-
-/// Poll the job until `done` holds; panics with the last job document after [`JOB_DEADLINE`].
-async fn wait_until(api: &Api, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + JOB_DEADLINE;
-    loop {
-        let doc = job(api, id).await;
-        if done(&doc) {
-            return doc;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "job {id} did not get {what} within {JOB_DEADLINE:?}; last seen: {doc}"
-        );
-        tokio::time::sleep(POLL).await;
-    }
-}
-
-/// Wait until the job is completed, failed or cancelled.
-async fn finished(api: &Api, id: &str) -> Value {
-    wait_until(api, id, "finished", |j| {
-        matches!(status(j), "completed" | "failed" | "cancelled")
-    })
-    .await
-}
-
-/// Wait until the job completed; panics with its errors otherwise.
-async fn completed(api: &Api, id: &str) -> Value {
-    let doc = finished(api, id).await;
-    if status(&doc) != "completed" {
-        let errors = job_errors(api, id).await;
-        panic!(
-            "job {id} ended {}: {doc}\nerrors: {errors:#?}",
-            status(&doc)
-        );
-    }
-    doc
-}
-
-/// Run the flow to its end: the flow job.
-async fn run_to_end(api: &Api, flow: &str) -> Value {
-    let id = run(api, flow).await;
-    finished(api, &id).await
-}
-
 /// The child job of type `kind` (`export`/`import`).
 async fn child(api: &Api, flow_job: &str, kind: &str) -> Value {
     let kids = children(api, flow_job).await;
     let found: Vec<&Value> = kids.iter().filter(|j| j["type"] == kind).collect();
     assert_eq!(found.len(), 1, "one {kind} job: {kids:#?}");
     found[0].clone()
-}
-
-fn num(job: &Value, field: &str) -> i64 {
-    job[field]
-        .as_i64()
-        .unwrap_or_else(|| panic!("`{field}` must be a number in {job}"))
-}
-
-/// `[numSuccess, numError, numIgnore]` of a job.
-fn outcome(job: &Value) -> [i64; 3] {
-    [
-        num(job, "numSuccess"),
-        num(job, "numError"),
-        num(job, "numIgnore"),
-    ]
 }
 
 /// A stack of type `wasm` holding the component at `path`.

@@ -13,11 +13,6 @@ const HOOKS: &str = env!("WASM_EXAMPLE_HOOKS");
 const WRAPPER: &str = env!("WASM_EXAMPLE_WRAPPER");
 const WRONG_LENGTH: &str = env!("WASM_FIXTURE_WRONG_LENGTH");
 
-/// How long a flow run may take in these tests.
-const JOB_DEADLINE: Duration = Duration::from_secs(30);
-/// How often a job is looked at while waiting for it.
-const POLL: Duration = Duration::from_millis(50);
-
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
@@ -137,68 +132,10 @@ async fn flow(api: &Api, name: &str, export: &str, import: &str) -> String {
     .await
 }
 
-/// `POST /v1/flows/{flow}/run`: the new job's id.
-async fn run(api: &Api, flow: &str) -> String {
-    let body = api
-        .post_empty(&format!("/v1/flows/{flow}/run"))
-        .await
-        .expect(201);
-    let id = string(&body, "_jobId");
-    assert!(is_id(&id), "a job id: {body}");
-    id
-}
-
-async fn job(api: &Api, id: &str) -> Value {
-    api.get(&format!("/v1/jobs/{id}")).await.expect(200)
-}
-
-fn status(job: &Value) -> &str {
-    job["status"].as_str().unwrap_or_default()
-}
-
-fn finished(job: &Value) -> bool {
-    matches!(status(job), "completed" | "failed" | "cancelled")
-}
-
-/// Poll the job until `done` holds (every [`POLL`], at most [`JOB_DEADLINE`]); panics with the
-/// last job document.
-async fn wait_until(api: &Api, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + JOB_DEADLINE;
-    loop {
-        let doc = job(api, id).await;
-        if done(&doc) {
-            return doc;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "job {id} did not get {what} within {JOB_DEADLINE:?}; last seen: {doc}"
-        );
-        tokio::time::sleep(POLL).await;
-    }
-}
-
-/// Wait until the job is completed, failed or cancelled.
-async fn wait_for_job(api: &Api, id: &str) -> Value {
-    wait_until(api, id, "completed, failed or cancelled", finished).await
-}
-
-/// Wait until the job completed; panics with its errors otherwise.
-async fn completed(api: &Api, id: &str) -> Value {
-    let doc = wait_for_job(api, id).await;
-    if status(&doc) != "completed" {
-        let errors = job_errors(api, id).await;
-        panic!(
-            "job {id} ended {}: {doc}\nerrors: {errors:#?}",
-            status(&doc)
-        );
-    }
-    doc
-}
-
 /// Wait until the job runs and has processed at least one page.
 async fn running_with_a_page_done(api: &Api, id: &str) -> Value {
     let doc = wait_until(api, id, "running with a page processed", |j| {
-        finished(j) || (status(j) == "running" && num(j, "numPagesProcessed") >= 1)
+        has_ended(j) || (status(j) == "running" && num(j, "numPagesProcessed") >= 1)
     })
     .await;
     assert_eq!(status(&doc), "running", "the job ended too soon: {doc}");
@@ -233,21 +170,6 @@ async fn jobs_of_flow(api: &Api, flow: &str) -> Vec<Value> {
     list.as_array()
         .unwrap_or_else(|| panic!("a list of jobs: {list}"))
         .clone()
-}
-
-fn num(job: &Value, field: &str) -> i64 {
-    job[field]
-        .as_i64()
-        .unwrap_or_else(|| panic!("`{field}` must be a number in {job}"))
-}
-
-/// `[numSuccess, numError, numIgnore]` of a job.
-fn outcome(job: &Value) -> [i64; 3] {
-    [
-        num(job, "numSuccess"),
-        num(job, "numError"),
-        num(job, "numIgnore"),
-    ]
 }
 
 /// The flow job's success/error/ignore counts are the sums of its child jobs'.
@@ -894,7 +816,7 @@ async fn cancelling_a_running_job_stops_it_at_the_next_page() {
         .expect(200);
     assert_eq!(status(&cancelling), "cancelling", "{cancelling}");
 
-    let done = wait_for_job(&api, &job_id).await;
+    let done = finished(&api, &job_id).await;
     assert_eq!(status(&done), "cancelled", "{done}");
     assert_times(&done);
     assert!(
@@ -930,7 +852,7 @@ async fn a_run_requested_while_the_flow_runs_waits_queued_and_runs_afterwards() 
 
     let first = run(&api, &flow_id).await;
     wait_until(&api, &first, "running", |j| {
-        finished(j) || status(j) == "running"
+        has_ended(j) || status(j) == "running"
     })
     .await;
     let second = run(&api, &flow_id).await;
@@ -938,7 +860,7 @@ async fn a_run_requested_while_the_flow_runs_waits_queued_and_runs_afterwards() 
     let first_done = loop {
         let a = job(&api, &first).await;
         let b = job(&api, &second).await;
-        if finished(&a) {
+        if has_ended(&a) {
             break a;
         }
         assert_eq!(
@@ -1015,7 +937,7 @@ async fn a_delta_export_reads_only_what_changed_since_the_last_completed_run() {
     // start, so the change is not lost.
     remote.touch(&[5]);
     remote.configure(|c| c.changes_down = true);
-    let broken = wait_for_job(&api, &run(&api, &flow_id).await).await;
+    let broken = finished(&api, &run(&api, &flow_id).await).await;
     assert_eq!(status(&broken), "failed", "{broken}");
     remote.configure(|c| c.changes_down = false);
     let fourth = completed(&api, &run(&api, &flow_id).await).await;
@@ -1873,7 +1795,7 @@ async fn a_running_job_finishes_on_the_component_it_started_with() {
     )
     .await
     .expect(200);
-    let done = wait_for_job(&api, &job_id).await;
+    let done = finished(&api, &job_id).await;
     assert_eq!(status(&done), "completed", "{done}");
     assert_eq!(
         num(&done, "numError"),
@@ -1882,7 +1804,7 @@ async fn a_running_job_finishes_on_the_component_it_started_with() {
     );
     assert_eq!(num(&done, "numSuccess"), 24, "{done}");
 
-    let second = wait_for_job(&api, &run(&api, &flow_id).await).await;
+    let second = finished(&api, &run(&api, &flow_id).await).await;
     assert!(
         num(&second, "numError") > 0,
         "the next job runs on version B, which has no tagOrders: {second}"
@@ -1907,7 +1829,7 @@ async fn a_connection_whose_credentials_are_refused_goes_offline_until_a_ping_su
     let import_id = import(&api, &conn, "/sink", id_mapping(), json!({})).await;
     let flow_id = flow(&api, "Refused", &export_id, &import_id).await;
 
-    let first = wait_for_job(&api, &run(&api, &flow_id).await).await;
+    let first = finished(&api, &run(&api, &flow_id).await).await;
     assert_eq!(status(&first), "failed", "{first}");
     let offline = api
         .get(&format!("/v1/connections/{conn}"))
@@ -1917,7 +1839,7 @@ async fn a_connection_whose_credentials_are_refused_goes_offline_until_a_ping_su
 
     // While offline, runs fail fast without asking the remote side.
     let asked = remote.count("/secure/orders");
-    let second = wait_for_job(&api, &run(&api, &flow_id).await).await;
+    let second = finished(&api, &run(&api, &flow_id).await).await;
     assert_eq!(status(&second), "failed", "{second}");
     assert_eq!(remote.count("/secure/orders"), asked, "nothing was sent");
     let errors = api
@@ -1947,6 +1869,6 @@ async fn a_connection_whose_credentials_are_refused_goes_offline_until_a_ping_su
         .await
         .expect(200);
     assert!(online["offline"].is_null(), "{online}");
-    let third = wait_for_job(&api, &run(&api, &flow_id).await).await;
+    let third = finished(&api, &run(&api, &flow_id).await).await;
     assert_eq!(status(&third), "completed", "{third}");
 }

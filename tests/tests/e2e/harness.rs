@@ -688,3 +688,117 @@ pub async fn children(api: &Api, flow_job: &str) -> Vec<Value> {
 pub async fn job_errors(api: &Api, id: &str) -> Vec<Value> {
     list_of(api, &format!("/v1/jobs/{id}/joberrors")).await
 }
+
+// ---------------------------------------------------------------------------------------------
+// Flow runs and jobs
+
+/// How long a flow run may take in the tests.
+pub const JOB_DEADLINE: Duration = Duration::from_secs(30);
+/// How often a job is looked at while waiting for it.
+pub const POLL: Duration = Duration::from_millis(50);
+
+/// `POST /v1/flows/{flow}/run`: the new job's id.
+pub async fn run(api: &Api, flow: &str) -> String {
+    let body = api
+        .post_empty(&format!("/v1/flows/{flow}/run"))
+        .await
+        .expect(201);
+    let id = string(&body, "_jobId");
+    assert!(is_id(&id), "a job id: {body}");
+    id
+}
+
+/// `GET /v1/jobs/{id}`.
+pub async fn job(api: &Api, id: &str) -> Value {
+    api.get(&format!("/v1/jobs/{id}")).await.expect(200)
+}
+
+/// A job's `status`.
+pub fn status(job: &Value) -> &str {
+    job["status"].as_str().unwrap_or_default()
+}
+
+/// Poll the job until `done` holds (every [`POLL`], at most [`JOB_DEADLINE`]); panics with the
+/// last job document.
+pub async fn wait_until(api: &Api, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + JOB_DEADLINE;
+    loop {
+        let doc = job(api, id).await;
+        if done(&doc) {
+            return doc;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "job {id} did not get {what} within {JOB_DEADLINE:?}; last seen: {doc}"
+        );
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Whether the job has ended: completed, failed or cancelled.
+pub fn has_ended(job: &Value) -> bool {
+    matches!(status(job), "completed" | "failed" | "cancelled")
+}
+
+/// Wait until the job is completed, failed or cancelled.
+pub async fn finished(api: &Api, id: &str) -> Value {
+    wait_until(api, id, "completed, failed or cancelled", has_ended).await
+}
+
+/// Wait until the job completed; panics with its errors otherwise.
+pub async fn completed(api: &Api, id: &str) -> Value {
+    let doc = finished(api, id).await;
+    if status(&doc) != "completed" {
+        let errors = job_errors(api, id).await;
+        panic!(
+            "job {id} ended {}: {doc}\nerrors: {errors:#?}",
+            status(&doc)
+        );
+    }
+    doc
+}
+
+/// Run the flow to its end: the flow job.
+pub async fn run_to_end(api: &Api, flow: &str) -> Value {
+    let id = run(api, flow).await;
+    finished(api, &id).await
+}
+
+/// The number `field` of a job.
+pub fn num(job: &Value, field: &str) -> i64 {
+    job[field]
+        .as_i64()
+        .unwrap_or_else(|| panic!("`{field}` must be a number in {job}"))
+}
+
+/// `[numSuccess, numError, numIgnore]` of a job.
+pub fn outcome(job: &Value) -> [i64; 3] {
+    [
+        num(job, "numSuccess"),
+        num(job, "numError"),
+        num(job, "numIgnore"),
+    ]
+}
+
+/// Deep-merge the object `fields` into `doc`.
+pub fn merge(doc: &mut Value, fields: Value) {
+    match (doc, fields) {
+        (Value::Object(doc), Value::Object(fields)) => {
+            for (k, v) in fields {
+                match doc.get_mut(&k) {
+                    Some(existing) if existing.is_object() && v.is_object() => merge(existing, v),
+                    _ => {
+                        doc.insert(k, v);
+                    }
+                }
+            }
+        }
+        (doc, fields) => *doc = fields,
+    }
+}
+
+/// `base` with `fields` deep-merged in.
+pub fn with(mut base: Value, fields: Value) -> Value {
+    merge(&mut base, fields);
+    base
+}

@@ -16,36 +16,8 @@ use test_servers::NetSuiteServer;
 use crate::harness::*;
 use crate::remote::Remote;
 
-/// How long a flow run may take in these tests.
-const JOB_DEADLINE: Duration = Duration::from_secs(30);
-/// How often a job is looked at while waiting for it.
-const POLL: Duration = Duration::from_millis(50);
-
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/// `doc` with `fields` deep-merged in.
-fn with(mut doc: Value, fields: Value) -> Value {
-    fn merge(doc: &mut Value, fields: Value) {
-        match (doc, fields) {
-            (Value::Object(doc), Value::Object(fields)) => {
-                for (k, v) in fields {
-                    match doc.get_mut(&k) {
-                        Some(existing) if existing.is_object() && v.is_object() => {
-                            merge(existing, v)
-                        }
-                        _ => {
-                            doc.insert(k, v);
-                        }
-                    }
-                }
-            }
-            (doc, fields) => *doc = fields,
-        }
-    }
-    merge(&mut doc, fields);
-    doc
-}
 
 /// A NetSuite connection to `netsuite` with every credential on it, and `fields` merged in.
 async fn connection(api: &Api, netsuite: &NetSuiteServer, fields: Value) -> String {
@@ -100,52 +72,12 @@ fn suiteql_requests(netsuite: &NetSuiteServer) -> Vec<(String, String, String)> 
         .collect()
 }
 
-async fn run(api: &Api, flow: &str) -> String {
-    let body = api
-        .post_empty(&format!("/v1/flows/{flow}/run"))
-        .await
-        .expect(201);
-    string(&body, "_jobId")
-}
-
-fn status(job: &Value) -> &str {
-    job["status"].as_str().unwrap_or_default()
-}
-
-/// Wait until the job is completed, failed or cancelled.
-async fn finished(api: &Api, id: &str) -> Value {
-    let deadline = Instant::now() + JOB_DEADLINE;
-    loop {
-        let doc = api.get(&format!("/v1/jobs/{id}")).await.expect(200);
-        if matches!(status(&doc), "completed" | "failed" | "cancelled") {
-            return doc;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "job {id} did not finish within {JOB_DEADLINE:?}; last seen: {doc}"
-        );
-        tokio::time::sleep(POLL).await;
-    }
-}
-
-/// Run the flow to its end: the flow job.
-async fn run_to_end(api: &Api, flow: &str) -> Value {
-    let id = run(api, flow).await;
-    finished(api, &id).await
-}
-
 /// The child job of type `kind` (`export`/`import`).
 async fn child(api: &Api, flow_job: &str, kind: &str) -> Value {
     let kids = children(api, flow_job).await;
     let found: Vec<&Value> = kids.iter().filter(|j| j["type"] == kind).collect();
     assert_eq!(found.len(), 1, "one {kind} job: {kids:#?}");
     found[0].clone()
-}
-
-fn num(job: &Value, field: &str) -> i64 {
-    job[field]
-        .as_i64()
-        .unwrap_or_else(|| panic!("`{field}` must be a number in {job}"))
 }
 
 async fn flow(api: &Api, export: &str, import: &str) -> String {
