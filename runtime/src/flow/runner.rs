@@ -1152,20 +1152,20 @@ async fn produce(
                 }
             }
             raw = raw_rx.recv(), if reading && hooked.len() < HOOKS_IN_FLIGHT => match raw {
-                Some(Ok(page)) => {
+                Some(Ok(mut page)) => {
+                    page.exported = page.records.len() as i64;
                     let (owner, export, context) = (owner.clone(), export.clone(), context.clone());
                     let index = page_index;
                     page_index += 1;
-                    let hook = async move {
-                        saved(&owner.call(), &export, page, index, &context).await
-                    };
-                    // Without a hook there is nothing to overlap: no task of its own.
-                    let handle = if has_hook {
-                        tokio::spawn(hook)
+                    // Without a hook there is nothing to overlap: the page goes on as it is.
+                    let next = if has_hook {
+                        futures::future::Either::Left(tokio::spawn(async move {
+                            saved(&owner.call(), &export, page, index, &context).await
+                        }))
                     } else {
-                        tokio::spawn(std::future::ready(hook.await))
+                        futures::future::Either::Right(std::future::ready(Ok(page)))
                     };
-                    hooked.push_back(handle);
+                    hooked.push_back(next);
                 }
                 Some(Err(e)) => {
                     // The pages read before the failure go first.
@@ -1272,7 +1272,6 @@ async fn saved(
     page_index: usize,
     times: &Value,
 ) -> ExportPage {
-    page.exported = page.records.len() as i64;
     if page.records.is_empty() {
         return page;
     }
