@@ -44,7 +44,10 @@ impl DebugLogs {
             .clone();
         ConnectionLog {
             ring: Some(ring),
-            secrets: secrets_of(connection).into(),
+            secrets: secrets_of(connection)
+                .into_iter()
+                .flat_map(|secret| forms(&secret))
+                .collect(),
         }
     }
 
@@ -73,6 +76,7 @@ impl DebugLogs {
 #[derive(Clone, Default)]
 pub struct ConnectionLog {
     ring: Option<Arc<Ring>>,
+    /// Every form each secret may take in a recorded string (see [`forms`]).
     secrets: Arc<[String]>,
 }
 
@@ -209,24 +213,29 @@ fn secrets_of(connection: &Value) -> Vec<String> {
     out
 }
 
-/// Every string in `value` with each secret replaced by [`MASK`]: as is, JSON-escaped (in a
-/// JSON body quoted as text) and percent-encoded (in URLs and form bodies).
-fn mask(value: &mut Value, secrets: &[String]) {
+/// The forms `secret` takes in recorded text: as is, JSON-escaped (in a JSON body quoted as
+/// text) and percent-encoded (in URLs and form bodies); each once.
+fn forms(secret: &str) -> Vec<String> {
+    let escaped = serde_json::to_string(secret).unwrap_or_default();
+    let escaped = escaped[1..escaped.len().saturating_sub(1)].to_owned();
+    let mut forms = vec![secret.to_owned(), escaped, percent_encode(secret)];
+    forms.retain(|f| !f.is_empty());
+    forms.dedup();
+    forms
+}
+
+/// Every string in `value` with each of `forms` (of the secrets) replaced by [`MASK`].
+fn mask(value: &mut Value, forms: &[String]) {
     match value {
         Value::String(text) => {
-            for secret in secrets {
-                let escaped = serde_json::to_string(secret).unwrap_or_default();
-                let escaped = &escaped[1..escaped.len().saturating_sub(1)];
-                let encoded = percent_encode(secret);
-                for form in [secret.as_str(), escaped, encoded.as_str()] {
-                    if !form.is_empty() && text.contains(form) {
-                        *text = text.replace(form, MASK);
-                    }
+            for form in forms {
+                if text.contains(form.as_str()) {
+                    *text = text.replace(form.as_str(), MASK);
                 }
             }
         }
-        Value::Object(map) => map.values_mut().for_each(|v| mask(v, secrets)),
-        Value::Array(items) => items.iter_mut().for_each(|v| mask(v, secrets)),
+        Value::Object(map) => map.values_mut().for_each(|v| mask(v, forms)),
+        Value::Array(items) => items.iter_mut().for_each(|v| mask(v, forms)),
         _ => {}
     }
 }
