@@ -1390,26 +1390,12 @@ async fn proxy(
     path: &str,
     body: Option<&[u8]>,
 ) -> (u16, String, Vec<u8>) {
-    let mut request = reqwest::Client::new()
-        .post(format!("{}/v1/connections/{conn}/proxy", server.url))
-        .bearer_auth(&server.token)
-        .header("Integrator-Relative-URI", path)
-        .header("Integrator-Method", method);
-    if let Some(body) = body {
-        request = request
-            .header("Content-Type", "application/octet-stream")
-            .body(body.to_vec());
-    }
-    let response = request.send().await.expect("the proxy request");
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let bytes = response.bytes().await.expect("the proxy answer").to_vec();
-    (status, content_type, bytes)
+    let headers = [
+        ("Integrator-Relative-URI", path),
+        ("Integrator-Method", method),
+    ];
+    let body = body.map(|b| ("application/octet-stream", b.to_vec()));
+    proxy_request(server, conn, &headers, body).await
 }
 
 fn json_of(bytes: &[u8]) -> Value {

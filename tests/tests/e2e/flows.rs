@@ -1361,21 +1361,16 @@ async fn proxy(
     uri: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
-        .post(format!("{}/v1/connections/{conn}/proxy", server.url))
-        .bearer_auth(&server.token)
-        .header("Integrator-Relative-URI", uri)
-        .header("Integrator-Method", method);
-    if let Some(body) = body {
-        request = request
-            .header("Content-Type", "application/json")
-            .body(serde_json::to_vec(&body).expect("JSON"));
-    }
-    let response = request.send().await.expect("the proxy request");
-    let status = response.status().as_u16();
-    let text = response.text().await.expect("the proxy answer");
-    let body = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{method} {uri} through the proxy: not JSON ({e}): {text}"));
+    let headers = [
+        ("Integrator-Relative-URI", uri),
+        ("Integrator-Method", method),
+    ];
+    let body = body.map(|b| ("application/json", b.to_string().into_bytes()));
+    let (status, _, bytes) = proxy_request(server, conn, &headers, body).await;
+    let body = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+        let text = String::from_utf8_lossy(&bytes);
+        panic!("{method} {uri} through the proxy: not JSON ({e}): {text}")
+    });
     (status, body)
 }
 

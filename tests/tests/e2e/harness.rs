@@ -802,3 +802,32 @@ pub fn with(mut base: Value, fields: Value) -> Value {
     merge(&mut base, fields);
     base
 }
+
+/// `POST /v1/connections/{conn}/proxy` with `headers` (the `Integrator-…` ones) and an optional
+/// body (its content type and bytes): the answer's status, content type and body.
+pub async fn proxy_request(
+    server: &Server,
+    conn: &str,
+    headers: &[(&str, &str)],
+    body: Option<(&str, Vec<u8>)>,
+) -> (u16, String, Vec<u8>) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/v1/connections/{conn}/proxy", server.url))
+        .bearer_auth(&server.token);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    if let Some((content_type, bytes)) = body {
+        request = request.header("Content-Type", content_type).body(bytes);
+    }
+    let response = request.send().await.expect("the proxy request");
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let bytes = response.bytes().await.expect("the proxy answer").to_vec();
+    (status, content_type, bytes)
+}

@@ -95,26 +95,9 @@ async fn proxy(
     headers: &[(&str, &str)],
     body: Option<Value>,
 ) -> (u16, String, Value) {
-    let mut request = reqwest::Client::new()
-        .post(format!("{}/v1/connections/{conn}/proxy", server.url))
-        .bearer_auth(&server.token);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    if let Some(body) = body {
-        request = request
-            .header("Content-Type", "application/json")
-            .body(body.to_string());
-    }
-    let response = request.send().await.expect("the proxy request");
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let text = response.text().await.expect("the proxy answer");
+    let body = body.map(|b| ("application/json", b.to_string().into_bytes()));
+    let (status, content_type, bytes) = proxy_request(server, conn, headers, body).await;
+    let text = String::from_utf8_lossy(&bytes);
     let json = if text.is_empty() {
         Value::Null
     } else {
