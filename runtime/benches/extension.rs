@@ -312,7 +312,7 @@ async fn wasm_call(
 /// The native floor: the page's JSON bytes in, the result's JSON bytes out (parsed once,
 /// serialized once).
 fn native_transform(input: &[u8]) -> Result<Vec<u8>> {
-    let mut options: Value = serde_json::from_slice(input)?;
+    let mut options: Value = integrator::util::parse_json(input)?;
     let records = match options.get_mut("data").map(Value::take) {
         Some(Value::Array(records)) => records,
         _ => Vec::new(),
@@ -931,7 +931,7 @@ async fn transform_scenario(
         let (options, native_bytes) = (&options, native_bytes.as_slice());
         measure(&mut s, &Cpu::Thread, budget, move || async move {
             let sent = serde_json::to_vec(options)?;
-            let back: Value = serde_json::from_slice(native_bytes)?;
+            let back: Value = integrator::util::parse_json(native_bytes)?;
             FunctionKind::PreSavePage
                 .check_result(options, &back)
                 .map_err(|e| anyhow!(e))?;

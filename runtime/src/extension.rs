@@ -887,7 +887,7 @@ impl Runtime {
                     max: limits.output_bytes,
                 });
             }
-            let value: Value = serde_json::from_slice(&raw).map_err(|e| {
+            let value: Value = crate::util::parse_json(&raw).map_err(|e| {
                 GuestError::InvalidOutput(format!(
                     "{} '{function}' returned malformed JSON: {e}",
                     kind.api_name()

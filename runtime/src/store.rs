@@ -180,7 +180,7 @@ pub struct Db {
 }
 
 fn parse(key: &str, bytes: &[u8]) -> Result<Value> {
-    serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
+    crate::util::parse_json(bytes).map_err(|source| StoreError::Corrupt {
         key: key.to_owned(),
         source,
     })

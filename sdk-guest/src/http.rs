@@ -72,7 +72,7 @@ pub struct Response {
 impl Response {
     /// The body parsed as JSON.
     pub fn json(&self) -> Result<serde_json::Value, String> {
-        serde_json::from_slice(&self.body).map_err(|e| format!("the body is not JSON: {e}"))
+        crate::registry::parse_json(&self.body).map_err(|e| format!("the body is not JSON: {e}"))
     }
 
     /// The first header named `name` (case-insensitive).

@@ -62,7 +62,7 @@ impl Platform {
         let body = if answer.body.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&answer.body).unwrap_or(Value::Null)
+            crate::registry::parse_json(&answer.body).unwrap_or(Value::Null)
         };
         Response {
             status: answer.status,

@@ -1308,7 +1308,7 @@ impl<R: BufRead> JsonReader<R> {
 
     /// Parses the value in `buf`, which starts on `line`, as a record.
     fn parse(&self, line: u64) -> Result<Value, RecordError> {
-        match serde_json::from_slice::<Value>(&self.buf) {
+        match crate::util::parse_json::<Value>(&self.buf) {
             Ok(value) => as_record(value, line),
             Err(e) => Err(RecordError::record(
                 line + (e.line() as u64).saturating_sub(1),

@@ -320,7 +320,7 @@ pub(super) fn excerpt(body: &[u8]) -> String {
 pub(super) fn status_error(method: &str, uri: &str, response: &HttpResponse) -> AdaptorError {
     // An application that explains itself (`{"errors":[{"code","message"}]}`, or one
     // `{"code","message"}`) is quoted: its code is what hooks and users act on.
-    let body: Option<Value> = serde_json::from_slice(&response.body).ok();
+    let body: Option<Value> = crate::util::parse_json(&response.body).ok();
     let first = body.as_ref().and_then(|b| match b.get("errors") {
         Some(Value::Array(errors)) => errors.first().cloned(),
         _ => b.get("message").is_some().then(|| b.clone()),
@@ -885,7 +885,7 @@ impl HttpConnection {
                 Some(status),
             ));
         }
-        let answer: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let answer: Value = crate::util::parse_json(&body).unwrap_or(Value::Null);
         let Some(value) = answer["access_token"].as_str().filter(|t| !t.is_empty()) else {
             return Err(auth_error(
                 format!(
@@ -1044,7 +1044,7 @@ pub(super) fn json_body(
     if response.body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
     }
-    serde_json::from_slice(&response.body).map_err(|e| {
+    crate::util::parse_json(&response.body).map_err(|e| {
         AdaptorError::new(
             "invalid_response",
             format!(
@@ -1664,7 +1664,7 @@ pub(super) fn response_json(response: &HttpResponse) -> Option<Value> {
         return None;
     }
     Some(
-        serde_json::from_slice(&response.body).unwrap_or_else(|_| {
+        crate::util::parse_json(&response.body).unwrap_or_else(|_| {
             Value::String(String::from_utf8_lossy(&response.body).into_owned())
         }),
     )

@@ -534,7 +534,7 @@ pub struct ProxyRequest<'a> {
 /// The error of a non-2xx answer to `method path`, with NetSuite's code and message when the
 /// body has them (REST web services' `o:errorDetails`, RESTlets' `error`).
 fn remote_error(method: &str, path: &str, response: &HttpResponse) -> AdaptorError {
-    let body: Option<Value> = serde_json::from_slice(&response.body).ok();
+    let body: Option<Value> = crate::util::parse_json(&response.body).ok();
     let text = |value: &Value| match value {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),

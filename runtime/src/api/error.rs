@@ -195,7 +195,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                 )
             }
         })?;
-        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
+        crate::util::parse_json(&bytes).map(JsonBody).map_err(|e| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_json",
