@@ -938,7 +938,13 @@ async fn run_call(
         Interface::Installer => call!(loaded.installer, to_installer),
         Interface::Settings => call!(loaded.settings, to_settings),
     };
-    match answer.map_err(|e| classify(e, limits))? {
+    let refused = store.data().limits.refused;
+    let answer = answer.map_err(|e| match (classify(e, limits), refused) {
+        // The guest trapped after its memory could not grow: that is why.
+        (GuestError::GuestTrap(_), Some(limit)) => GuestError::MemoryLimit(limit),
+        (error, _) => error,
+    });
+    match answer? {
         Ok(bytes) => Ok(bytes),
         Err(failure) => {
             // A failure is output too: the cap bounds it as it bounds a result.

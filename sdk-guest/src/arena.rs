@@ -5,7 +5,8 @@
 //! pointer; freeing the most recent allocation gives its space back, and growing it extends it
 //! in place — the way a string or vector being built grows — so building the result does not
 //! leave copies behind. Anything else freed stays where it is until the call ends. What the
-//! arena runs out of it asks the host for (`memory.grow`), page by page, within the stack's
+//! arena runs out of it asks the host for (`memory.grow`) — half as much again as there is, at
+//! least 1 MiB, or just what it needs when the stack's limit leaves no more — within the stack's
 //! memory limit (`limits.memoryMiB`): a call that keeps more than that alive at once, or frees
 //! a great deal out of order, fails with `memory_limit`.
 //!
@@ -20,6 +21,8 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::cell::Cell;
 
 const PAGE: usize = 65536;
+/// The least the arena asks the host for at a time: 1 MiB.
+const MIN_GROW_PAGES: usize = 16;
 
 /// A bump allocator over the instance's linear memory (see the module documentation).
 pub struct Arena {
@@ -76,9 +79,16 @@ impl Arena {
             return core::ptr::null_mut();
         };
         let pages = end.saturating_sub(self.end.get()).div_ceil(PAGE);
-        if !grow_memory(pages) {
+        // Each `memory.grow` costs the host a system call: grow by half the memory there is
+        // (at least 1 MiB) when the stack's limit allows it, else by just what is needed.
+        let generous = pages.max(memory_pages() / 2).max(MIN_GROW_PAGES);
+        let pages = if grow_memory(generous) {
+            generous
+        } else if generous > pages && grow_memory(pages) {
+            pages
+        } else {
             return core::ptr::null_mut();
-        }
+        };
         self.end.set(self.end.get() + pages * PAGE);
         self.next.set(end);
         start as *mut u8

@@ -43,6 +43,9 @@ pub struct CallLimits {
     /// Bytes of linear memory the call may use (all memories of the component together).
     pub memory_bytes: usize,
     used: usize,
+    /// The last growth refused for the limit, until a later one succeeds: a call that then
+    /// fails failed for want of memory.
+    pub refused: Option<MemoryLimit>,
 }
 
 impl CallLimits {
@@ -51,6 +54,7 @@ impl CallLimits {
         Self {
             memory_bytes: memory_bytes.min(MAX_MEMORY_BYTES),
             used: 0,
+            refused: None,
         }
     }
 }
@@ -64,15 +68,22 @@ impl ResourceLimiter for CallLimits {
     ) -> wasmtime::Result<bool> {
         let requested = self.used - current.min(self.used) + desired;
         if requested > self.memory_bytes {
-            // An error (not `Ok(false)`) traps at the growth itself, so the failure is reported
-            // as a memory limit rather than as whatever the guest's allocator does next.
-            return Err(MemoryLimit {
+            let limit = MemoryLimit {
                 requested,
                 max: self.memory_bytes,
+            };
+            if current == 0 {
+                // A memory that starts over the limit: the instance cannot be made at all.
+                return Err(limit.into());
             }
-            .into());
+            // `memory.grow` answers -1, as the core spec has it, so a guest can fall back to
+            // asking for less (the SDK's allocator does); should the call fail, it is reported
+            // as a memory limit rather than as whatever the guest's allocator does next.
+            self.refused = Some(limit);
+            return Ok(false);
         }
         self.used = requested;
+        self.refused = None;
         Ok(true)
     }
 
@@ -110,17 +121,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn memory_is_counted_across_memories_and_refused_past_the_limit() {
+    fn memory_is_counted_across_memories_and_growth_past_the_limit_is_refused() {
         let mut limits = CallLimits::new(100);
         assert!(limits.memory_growing(0, 60, None).expect("allowed"));
         assert!(limits.memory_growing(0, 30, None).expect("a second memory"));
-        let err = limits
-            .memory_growing(60, 80, None)
-            .expect_err("over the limit");
+        assert!(!limits.memory_growing(60, 80, None).expect("refused, not trapped"));
+        let refused = Some(MemoryLimit {
+            requested: 110,
+            max: 100,
+        });
+        assert_eq!(limits.refused, refused);
+        // Asking for less is still allowed, and clears the refusal.
+        assert!(limits.memory_growing(60, 70, None).expect("within the limit"));
+        assert_eq!(limits.refused, None);
+        let err = CallLimits::new(100)
+            .memory_growing(0, 200, None)
+            .expect_err("a memory that starts over the limit");
         assert_eq!(
             err.downcast_ref::<MemoryLimit>(),
             Some(&MemoryLimit {
-                requested: 110,
+                requested: 200,
                 max: 100
             })
         );

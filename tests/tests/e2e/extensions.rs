@@ -1038,6 +1038,22 @@ async fn a_memory_bomb_hits_the_memory_limit() {
 }
 
 #[tokio::test]
+async fn a_call_may_use_nearly_all_of_its_memory_limit() {
+    let server = Server::start();
+    let api = server.api();
+    // 16 MiB in all, code, data and stack included: 12 MiB held at once fits, even though the
+    // guest's allocator first asks for more than that at a time and is refused.
+    let stack = deploy(&api, MEMORY_BOMB, tight()).await;
+    let records: Vec<Value> = (0..12).map(|i| json!({"id": i})).collect();
+    let body = call(&api, &stack, "preSavePage", "fill", json!({"data": records})).await;
+    assert_eq!(body["result"]["data"], json!(records), "{body}");
+    let too_much: Vec<Value> = (0..16).map(|i| json!({"id": i})).collect();
+    let reply = invoke(&api, &stack, "preSavePage", "fill", json!({"data": too_much})).await;
+    failed_with(&reply, "memory_limit");
+    still_serves(&api, &stack, "ok").await;
+}
+
+#[tokio::test]
 async fn a_huge_result_is_refused_as_too_large() {
     let server = Server::start();
     let api = server.api();
