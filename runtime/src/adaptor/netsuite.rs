@@ -19,7 +19,8 @@
 //!   token and REST web services, and reads no data.
 //! - Exports (block `netsuite`): `type` `suiteql` (default when `suiteql` is set) with
 //!   `suiteql.query`, a template that sees the run's context (`{{lastExportDateTime}}`, a
-//!   lookup's record fields, …), paged with `limit` = `pageSize` (at most 1000; 1000 when unset)
+//!   lookup's record fields, …; a value written with `{{…}}` has its `'` doubled, so it stays
+//!   inside the quotes around it, `{{{…}}}` writes it as it is), paged with `limit` = `pageSize` (at most 1000; 1000 when unset)
 //!   and `offset` until `hasMore` is false; records are `items` without their `links`.
 //!   `type` `restlet` with `restlet.scriptId`, `restlet.deployId`, `restlet.method` (GET),
 //!   `restlet.params` (query parameters, templates), `restlet.body` (a template) and
@@ -57,7 +58,7 @@ use tokio::sync::Semaphore;
 use crate::adaptor::debug::{self, ConnectionLog};
 use crate::adaptor::http::{self, HttpResponse};
 use crate::adaptor::{AdaptorError, ErrorItem, RecordResult};
-use crate::flow::template::Template;
+use crate::flow::template::{Escape, Template};
 use crate::model::check::get;
 
 mod oauth;
@@ -663,7 +664,13 @@ impl NetSuiteExport {
                     None => {
                         let source = http::text_field(block, "suiteql.query")
                             .ok_or_else(|| invalid("netsuite.suiteql.query is required".into()))?;
-                        render_text("suiteql.query", &source, context)?
+                        // Values written with `{{…}}` stay inside their quotes.
+                        let template = http::compile("suiteql.query", &source)?;
+                        template
+                            .render_escaped(context, Escape::SqlText)
+                            .map_err(|e| {
+                                AdaptorError::new("template", format!("suiteql.query: {e}"))
+                            })?
                     }
                 };
                 let limit = http::number_field(export, "pageSize")

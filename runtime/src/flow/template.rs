@@ -106,6 +106,30 @@ impl Template {
     }
 }
 
+/// What `{{…}}` escapes in the values it writes (`{{{…}}}` never escapes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Escape {
+    /// Nothing: URIs, bodies, headers, file names.
+    None,
+    /// SQL text literals (SuiteQL queries): `'` becomes `''`, so a value written between
+    /// quotes — `WHERE email = '{{record.email}}'` — stays one literal whatever it holds.
+    SqlText,
+}
+
+impl Template {
+    /// Like [`Template::render`], escaping what `{{…}}` writes for where the text goes.
+    pub fn render_escaped(&self, context: &Value, escape: Escape) -> Result<String, TemplateError> {
+        match (&self.kind, escape) {
+            (Kind::Literal(text), _) => Ok(text.clone()),
+            (Kind::Compiled(_), Escape::None) => self.render(context),
+            (Kind::Compiled(template), Escape::SqlText) => {
+                let context = Context::wraps(context).map_err(render_error)?;
+                render_with(sql_registry(), template, &context)
+            }
+        }
+    }
+}
+
 /// Compiles `source` and renders it once with `context`.
 pub fn render(source: &str, context: &Value) -> Result<String, TemplateError> {
     Template::compile(source)?.render(context)
@@ -115,7 +139,14 @@ fn render_compiled(
     template: &handlebars::Template,
     context: &Context,
 ) -> Result<String, TemplateError> {
-    let registry = registry();
+    render_with(registry(), template, context)
+}
+
+fn render_with(
+    registry: &Handlebars<'static>,
+    template: &handlebars::Template,
+    context: &Context,
+) -> Result<String, TemplateError> {
     let mut render_context = RenderContext::new(None);
     let mut out = StringOut(String::new());
     template
@@ -124,12 +155,22 @@ fn render_compiled(
     Ok(out.0)
 }
 
-/// The one registry every template renders with: no escaping, not strict, our helpers.
+/// The registry templates render with: no escaping, not strict, our helpers.
 fn registry() -> &'static Handlebars<'static> {
     static REGISTRY: OnceLock<Handlebars<'static>> = OnceLock::new();
-    REGISTRY.get_or_init(|| {
+    REGISTRY.get_or_init(|| with_helpers(handlebars::no_escape))
+}
+
+/// [`registry`], with [`Escape::SqlText`].
+fn sql_registry() -> &'static Handlebars<'static> {
+    static REGISTRY: OnceLock<Handlebars<'static>> = OnceLock::new();
+    REGISTRY.get_or_init(|| with_helpers(|text: &str| text.replace('\'', "''")))
+}
+
+fn with_helpers(escape: fn(&str) -> String) -> Handlebars<'static> {
+    {
         let mut registry = Handlebars::new();
-        registry.register_escape_fn(handlebars::no_escape);
+        registry.register_escape_fn(escape);
         registry.set_strict_mode(false);
         let helpers: [(&'static str, HelperFn); 15] = [
             ("timestamp", timestamp),
@@ -153,7 +194,7 @@ fn registry() -> &'static Handlebars<'static> {
             registry.register_helper(name, Box::new(ValueHelper { name, function }));
         }
         registry
-    })
+    }
 }
 
 /// Collects rendered text; handlebars' own `StringOutput` reserves 8 KiB per rendering, far
@@ -631,6 +672,28 @@ mod tests {
         let context = json!({"q": "a<b>&\"c\"'"});
         assert_eq!(r("{{q}}", &context), "a<b>&\"c\"'");
         assert_eq!(r("{{{q}}}", &context), "a<b>&\"c\"'");
+    }
+
+    #[test]
+    fn sql_text_escaping_doubles_quotes_in_double_braces_only() {
+        let template = Template::compile(
+            "SELECT id FROM customer WHERE email = '{{email}}' AND x = {{{literal}}} AND y = '{{lowercase name}}'",
+        )
+        .expect("compiles");
+        let context = json!({"email": "o'hara@example.com' OR 1=1 --", "literal": "'1'", "name": "D'Arcy"});
+        assert_eq!(
+            template
+                .render_escaped(&context, Escape::SqlText)
+                .expect("renders"),
+            "SELECT id FROM customer WHERE email = 'o''hara@example.com'' OR 1=1 --' AND x = '1' AND y = 'd''arcy'"
+        );
+        // Everywhere else nothing is escaped.
+        assert_eq!(
+            template
+                .render_escaped(&context, Escape::None)
+                .expect("renders"),
+            template.render(&context).expect("renders")
+        );
     }
 
     #[test]
