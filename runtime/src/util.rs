@@ -33,9 +33,21 @@ pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// `serde_json::from_slice`, about a quarter faster: the bytes are checked as UTF-8 once, as a
+/// whole, and parsed as a `str`, instead of each string being checked on its own. Bytes that are
+/// not UTF-8 go to `from_slice` all the same, so every error is serde_json's own, with its line
+/// and column.
+pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(bytes),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn new_ids_have_the_api_shape_and_differ() {
@@ -54,15 +66,17 @@ mod tests {
         assert_eq!(t.len(), "2026-11-28T09:53:41.123Z".len(), "{t}");
         assert!(t.ends_with('Z'));
     }
-}
 
-/// `serde_json::from_slice`, about a quarter faster: the bytes are checked as UTF-8 once, as a
-/// whole, and parsed as a `str`, instead of each string being checked on its own. Bytes that are
-/// not UTF-8 go to `from_slice` all the same, so every error is serde_json's own, with its line
-/// and column.
-pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => serde_json::from_str(text),
-        Err(_) => serde_json::from_slice(bytes),
+    #[test]
+    fn parse_json_reads_what_from_slice_reads_and_fails_as_it_fails() {
+        let text = r#"{"a":[1,-2,3.5,"x\u00e9\n"],"b":{"c":null,"d":true},"e":"é"}"#.as_bytes();
+        let ours: Value = parse_json(text).expect("parses");
+        let theirs: Value = serde_json::from_slice(text).expect("parses");
+        assert_eq!(ours, theirs);
+        for bad in [&b"{\"a\": }"[..], b"[1, 2", b"\"\xff\xfe\""] {
+            let ours = parse_json::<Value>(bad).expect_err("malformed").to_string();
+            let theirs = serde_json::from_slice::<Value>(bad).expect_err("malformed").to_string();
+            assert_eq!(ours, theirs);
+        }
     }
 }
