@@ -395,6 +395,9 @@ pub struct Loaded {
     /// Compiled with fuel metering, for stacks that set `limits.fuel` (deterministic tests):
     /// made when such a stack is uploaded, or at its first metered call.
     metered: tokio::sync::OnceCell<Linked>,
+    /// The size of the options of the last call, JSON: where the next call's buffer starts,
+    /// so that serializing a page seldom grows (and copies) its buffer.
+    options_size: std::sync::atomic::AtomicUsize,
 }
 
 /// A component linked for one engine: its `InstancePre` and the export indices of each
@@ -683,6 +686,7 @@ impl Runtime {
             functions: BTreeMap::new(),
             fast,
             metered: tokio::sync::OnceCell::new(),
+            options_size: std::sync::atomic::AtomicUsize::new(0),
         };
         loaded.functions = self
             .list_functions(&loaded)
@@ -868,7 +872,16 @@ impl Runtime {
             Ok(store) => store,
             Err(e) => return (Err(e), Vec::new()),
         };
-        let bytes = serde_json::to_vec(options).expect("a serde_json::Value always serializes");
+        let bytes = {
+            use std::sync::atomic::Ordering::Relaxed;
+            // A little more than last time (never more than 1 MiB ahead of need).
+            let last = loaded.options_size.load(Relaxed).min(1 << 20);
+            let mut bytes = Vec::with_capacity(last + last / 8 + 64);
+            serde_json::to_writer(&mut bytes, options)
+                .expect("a serde_json::Value always serializes");
+            loaded.options_size.store(bytes.len(), Relaxed);
+            bytes
+        };
         let timeout = Duration::from_millis(limits.timeout_ms.min(limits::MAX_TIMEOUT_MS));
         let run = run_call(linked, &mut store, kind, function, &bytes, limits);
         // The epoch deadline stops guest code; this one also stops a call blocked in a host
