@@ -34,12 +34,20 @@ const CUSTOMERS: usize = 25;
 pub struct NetSuiteServer {
     child: Child,
     port: u16,
+    /// What the server wrote to stderr: shown only when the test using it fails.
+    log: tempfile::NamedTempFile,
 }
 
 impl Drop for NetSuiteServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking()
+            && let Ok(text) = std::fs::read_to_string(self.log.path())
+            && !text.is_empty()
+        {
+            eprintln!("--- the NetSuite test server's stderr ---\n{text}");
+        }
     }
 }
 
@@ -64,12 +72,13 @@ impl NetSuiteServer {
             "tokens": {TOKEN_ID: {"secret": TOKEN_SECRET, "consumer": CONSUMER_KEY}},
             "customers": customers,
         });
+        let log = tempfile::NamedTempFile::new().expect("a file for the server's stderr");
         let mut child = Command::new(python)
             .args(["-c", SERVER])
             .arg(config.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(log.reopen().expect("the server's stderr file"))
             .spawn()
             .expect("starting the NetSuite server");
         let mut line = String::new();
@@ -79,9 +88,10 @@ impl NetSuiteServer {
         let Ok(port) = line.trim().parse() else {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("the NetSuite server did not start: {line:?}");
+            let stderr = std::fs::read_to_string(log.path()).unwrap_or_default();
+            panic!("the NetSuite server did not start: {line:?}\n{stderr}");
         };
-        Some(NetSuiteServer { child, port })
+        Some(NetSuiteServer { child, port, log })
     }
 
     /// The port it listens on.
