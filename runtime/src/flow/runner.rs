@@ -22,7 +22,7 @@ pub const DEFAULT_PAGE_SIZE: usize = 20;
 /// A page is also cut when its records' JSON reaches this size.
 pub const MAX_PAGE_BYTES: usize = 5 * 1024 * 1024;
 /// Pages an export may run ahead of the processors.
-const PAGES_IN_FLIGHT: usize = 2;
+const PAGES_IN_FLIGHT: usize = 4;
 /// How often a running job's counts and errors are written (and a cancel looked for).
 const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
 

@@ -973,8 +973,8 @@ async fn a_file_removed_between_listing_and_download_is_a_job_error_and_the_othe
     let conn = connection(&api, &store).await;
     // a.csv is read in pages of 1000 (20 pages); b.csv comes after it. The run is held on the
     // second page, long after the listing and long before b.csv is downloaded (the export
-    // reads at most seven pages ahead of the import: two waiting for preSavePage, two in it,
-    // two waiting for the import, one being imported), and b.csv is removed meanwhile.
+    // reads at most eleven pages ahead of the import: four waiting for preSavePage, two in
+    // it, four waiting for the import, one being imported), and b.csv is removed meanwhile.
     store.write("in/a.csv", numbered_csv(1, 20000));
     store.write("in/b.csv", numbered_csv(20001, 20003));
     store.mkdir("out");
