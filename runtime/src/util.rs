@@ -75,7 +75,9 @@ mod tests {
         assert_eq!(ours, theirs);
         for bad in [&b"{\"a\": }"[..], b"[1, 2", b"\"\xff\xfe\""] {
             let ours = parse_json::<Value>(bad).expect_err("malformed").to_string();
-            let theirs = serde_json::from_slice::<Value>(bad).expect_err("malformed").to_string();
+            let theirs = serde_json::from_slice::<Value>(bad)
+                .expect_err("malformed")
+                .to_string();
             assert_eq!(ours, theirs);
         }
     }

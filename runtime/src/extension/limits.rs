@@ -125,14 +125,22 @@ mod tests {
         let mut limits = CallLimits::new(100);
         assert!(limits.memory_growing(0, 60, None).expect("allowed"));
         assert!(limits.memory_growing(0, 30, None).expect("a second memory"));
-        assert!(!limits.memory_growing(60, 80, None).expect("refused, not trapped"));
+        assert!(
+            !limits
+                .memory_growing(60, 80, None)
+                .expect("refused, not trapped")
+        );
         let refused = Some(MemoryLimit {
             requested: 110,
             max: 100,
         });
         assert_eq!(limits.refused, refused);
         // Asking for less is still allowed, and clears the refusal.
-        assert!(limits.memory_growing(60, 70, None).expect("within the limit"));
+        assert!(
+            limits
+                .memory_growing(60, 70, None)
+                .expect("within the limit")
+        );
         assert_eq!(limits.refused, None);
         let err = CallLimits::new(100)
             .memory_growing(0, 200, None)

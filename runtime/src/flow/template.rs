@@ -680,7 +680,8 @@ mod tests {
             "SELECT id FROM customer WHERE email = '{{email}}' AND x = {{{literal}}} AND y = '{{lowercase name}}'",
         )
         .expect("compiles");
-        let context = json!({"email": "o'hara@example.com' OR 1=1 --", "literal": "'1'", "name": "D'Arcy"});
+        let context =
+            json!({"email": "o'hara@example.com' OR 1=1 --", "literal": "'1'", "name": "D'Arcy"});
         assert_eq!(
             template
                 .render_escaped(&context, Escape::SqlText)

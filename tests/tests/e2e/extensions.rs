@@ -1045,10 +1045,24 @@ async fn a_call_may_use_nearly_all_of_its_memory_limit() {
     // guest's allocator first asks for more than that at a time and is refused.
     let stack = deploy(&api, MEMORY_BOMB, tight()).await;
     let records: Vec<Value> = (0..12).map(|i| json!({"id": i})).collect();
-    let body = call(&api, &stack, "preSavePage", "fill", json!({"data": records})).await;
+    let body = call(
+        &api,
+        &stack,
+        "preSavePage",
+        "fill",
+        json!({"data": records}),
+    )
+    .await;
     assert_eq!(body["result"]["data"], json!(records), "{body}");
     let too_much: Vec<Value> = (0..16).map(|i| json!({"id": i})).collect();
-    let reply = invoke(&api, &stack, "preSavePage", "fill", json!({"data": too_much})).await;
+    let reply = invoke(
+        &api,
+        &stack,
+        "preSavePage",
+        "fill",
+        json!({"data": too_much}),
+    )
+    .await;
     failed_with(&reply, "memory_limit");
     still_serves(&api, &stack, "ok").await;
 }
