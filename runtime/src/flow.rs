@@ -1,5 +1,6 @@
 //! Flows that run: the job queue and its dispatcher, the scheduler, and (in the children) the
-//! runner that moves pages through hooks, mapping and imports, templates, schedules.
+//! export side of a run that reads and cuts pages (`pages`), the runner that moves them through
+//! hooks, mapping and imports, templates, schedules.
 //!
 //! A run is a flow job stored `queued` with an entry in the store's queue space before the API
 //! answers. The dispatcher claims queued jobs first come, first served, at most one running job
@@ -20,6 +21,7 @@ use crate::util;
 
 pub mod job;
 pub mod mapping;
+mod pages;
 pub mod runner;
 pub mod schedule;
 pub mod steps;
