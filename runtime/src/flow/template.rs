@@ -8,8 +8,9 @@
 //! missing value renders as nothing. A helper's name wins over a field of the same name, as in
 //! handlebars.js: reach such a field with `{{this.timestamp}}` or `{{record.timestamp}}`.
 //!
-//! Helpers besides handlebars' built-ins (`if`, `unless`, `each`, `with`, `lookup`, `eq`, `ne`,
-//! `gt`, `gte`, `lt`, `lte`, `and`, `or`, `not`, `len`):
+//! Helpers besides handlebars' built-ins (`if`, `unless`, `each`, `with`, `lookup`, `raw`,
+//! `log`, `eq`, `ne`, `gt`, `gte`, `lt`, `lte`, `and`, `or`, `not`, `len` — so a field named
+//! `raw` or `log` is read as `{{this.raw}}`):
 //!
 //! | helper | renders |
 //! |---|---|
@@ -694,6 +695,15 @@ mod tests {
                 .render_escaped(&context, Escape::None)
                 .expect("renders"),
             template.render(&context).expect("renders")
+        );
+    }
+
+    #[test]
+    fn fields_named_like_helpers_are_read_through_this() {
+        let context = json!({"raw": "r", "log": "l", "timestamp": "t"});
+        assert_eq!(
+            r("{{this.raw}}{{this.log}}{{this.timestamp}}", &context),
+            "rlt"
         );
     }
 
