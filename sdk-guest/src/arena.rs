@@ -68,20 +68,17 @@ impl Arena {
             self.end.set(memory_end);
         }
         let start = align_up(self.next.get(), align);
-        if let Some(end) = start.checked_add(size)
-            && end <= self.end.get()
-        {
-            self.next.set(end);
-            return start as *mut u8;
-        }
-        let start = align_up(self.next.get(), align);
         let Some(end) = start.checked_add(size) else {
             return core::ptr::null_mut();
         };
+        if end <= self.end.get() {
+            self.next.set(end);
+            return start as *mut u8;
+        }
         let pages = end.saturating_sub(self.end.get()).div_ceil(PAGE);
         // Each `memory.grow` costs the host a system call: grow by half the memory there is
         // (at least 1 MiB) when the stack's limit allows it, else by just what is needed.
-        let generous = pages.max(memory_pages() / 2).max(MIN_GROW_PAGES);
+        let generous = pages.max(self.end.get() / PAGE / 2).max(MIN_GROW_PAGES);
         let pages = if grow_memory(generous) {
             generous
         } else if generous > pages && grow_memory(pages) {
