@@ -597,10 +597,17 @@ fn restlet_ids(block: &Value, what: &str) -> Result<(String, String), AdaptorErr
     Ok((id("scriptId")?, id("deployId")?))
 }
 
-/// Renders `source` (a template) with `context`.
-fn render_text(field: &str, source: &str, context: &Value) -> Result<String, AdaptorError> {
+/// Renders `source` (a template) with `context`, `{{…}}` escaping as `escape` says.
+fn render_text(
+    field: &str,
+    source: &str,
+    context: &Value,
+    escape: Escape,
+) -> Result<String, AdaptorError> {
     let template: Template = http::compile(field, source)?;
-    http::render(field, &template, context)
+    template
+        .render_escaped(context, escape)
+        .map_err(|e| AdaptorError::new("template", format!("{field}: {e}")))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -665,12 +672,7 @@ impl NetSuiteExport {
                         let source = http::text_field(block, "suiteql.query")
                             .ok_or_else(|| invalid("netsuite.suiteql.query is required".into()))?;
                         // Values written with `{{…}}` stay inside their quotes.
-                        let template = http::compile("suiteql.query", &source)?;
-                        template
-                            .render_escaped(context, Escape::SqlText)
-                            .map_err(|e| {
-                                AdaptorError::new("template", format!("suiteql.query: {e}"))
-                            })?
+                        render_text("suiteql.query", &source, context, Escape::SqlText)?
                     }
                 };
                 let limit = http::number_field(export, "pageSize")
@@ -689,17 +691,21 @@ impl NetSuiteExport {
                             other => other.to_string(),
                         };
                         let field = format!("restlet.params.{name}");
-                        params.push((name.clone(), render_text(&field, &source, context)?));
+                        params.push((
+                            name.clone(),
+                            render_text(&field, &source, context, Escape::None)?,
+                        ));
                     }
                 }
                 let body = match block.pointer("/restlet/body") {
                     None | Some(Value::Null) => None,
-                    Some(Value::String(source)) => {
-                        Some(render_text("restlet.body", source, context)?.into_bytes())
-                    }
-                    Some(other) => {
-                        Some(render_text("restlet.body", &other.to_string(), context)?.into_bytes())
-                    }
+                    Some(Value::String(source)) => Some(
+                        render_text("restlet.body", source, context, Escape::None)?.into_bytes(),
+                    ),
+                    Some(other) => Some(
+                        render_text("restlet.body", &other.to_string(), context, Escape::None)?
+                            .into_bytes(),
+                    ),
                 };
                 ExportPlan::Restlet {
                     method: http::text_field(block, "restlet.method")
