@@ -1044,25 +1044,14 @@ async fn a_call_may_use_nearly_all_of_its_memory_limit() {
     // 16 MiB in all, code, data and stack included: 12 MiB held at once fits, even though the
     // guest's allocator first asks for more than that at a time and is refused.
     let stack = deploy(&api, MEMORY_BOMB, tight()).await;
-    let records: Vec<Value> = (0..12).map(|i| json!({"id": i})).collect();
-    let body = call(
-        &api,
-        &stack,
-        "preSavePage",
-        "fill",
-        json!({"data": records}),
-    )
-    .await;
-    assert_eq!(body["result"]["data"], json!(records), "{body}");
-    let too_much: Vec<Value> = (0..16).map(|i| json!({"id": i})).collect();
-    let reply = invoke(
-        &api,
-        &stack,
-        "preSavePage",
-        "fill",
-        json!({"data": too_much}),
-    )
-    .await;
+    // `fill` holds 1 MiB per record.
+    let page = |mib: usize| {
+        let records: Vec<Value> = (0..mib).map(|i| json!({"id": i})).collect();
+        json!({ "data": records })
+    };
+    let body = call(&api, &stack, "preSavePage", "fill", page(12)).await;
+    assert_eq!(body["result"]["data"], page(12)["data"], "{body}");
+    let reply = invoke(&api, &stack, "preSavePage", "fill", page(16)).await;
     failed_with(&reply, "memory_limit");
     still_serves(&api, &stack, "ok").await;
 }
