@@ -799,7 +799,7 @@ impl Runtime {
                 .pre
                 .instantiate_async(&mut store)
                 .await
-                .map_err(|e| classify(e, &limits))?;
+                .map_err(|e| classify_in(&store, e, &limits))?;
             let mut all: Vec<(FunctionKind, String)> = Vec::new();
             // The four interfaces have distinct generated types; the steps are the same.
             macro_rules! list {
@@ -811,7 +811,7 @@ impl Runtime {
                         let names = guest
                             .call_functions(&mut store)
                             .await
-                            .map_err(|e| classify(e, &limits))?;
+                            .map_err(|e| classify_in(&store, e, &limits))?;
                         all.extend(names.into_iter().map(|(k, n)| ($kind(k), n)));
                     }
                 };
@@ -929,7 +929,7 @@ async fn run_call(
         .pre
         .instantiate_async(&mut *store)
         .await
-        .map_err(|e| classify(e, limits))?;
+        .map_err(|e| classify_in(store, e, limits))?;
     let missing = || GuestError::FunctionNotFound {
         kind: kind.api_name(),
         function: function.to_owned(),
@@ -951,12 +951,7 @@ async fn run_call(
         Interface::Installer => call!(loaded.installer, to_installer),
         Interface::Settings => call!(loaded.settings, to_settings),
     };
-    let refused = store.data().limits.refused;
-    let answer = answer.map_err(|e| match (classify(e, limits), refused) {
-        // The guest trapped after its memory could not grow: that is why.
-        (GuestError::GuestTrap(_), Some(limit)) => GuestError::MemoryLimit(limit),
-        (error, _) => error,
-    });
+    let answer = answer.map_err(|e| classify_in(store, e, limits));
     match answer? {
         Ok(bytes) => Ok(bytes),
         Err(failure) => {
@@ -1052,6 +1047,19 @@ fn indices<T>(
             "it exports {name} with other types than the contract's: {e:#}"
         ))
     })
+}
+
+/// [`classify`] for an error of a call in `store`: a guest that trapped after its memory
+/// could not grow ran out of memory (`memory_limit`), whatever its trap says.
+fn classify_in(
+    store: &Store<HostState>,
+    error: wasmtime::Error,
+    limits: &StackLimits,
+) -> GuestError {
+    match (classify(error, limits), store.data().limits.refused) {
+        (GuestError::GuestTrap(_), Some(limit)) => GuestError::MemoryLimit(limit),
+        (error, _) => error,
+    }
 }
 
 /// Turn a wasmtime error into the guest error it stands for.
