@@ -121,15 +121,13 @@ fn align_up(at: usize, align: usize) -> usize {
     (at + align - 1) & !(align - 1)
 }
 
-/// The size of the arena's first block.
-const FIRST_BLOCK: usize = 1 << 20;
-
 /// The arena's first block: zeroed static memory, so part of the instance's initial memory
 /// (it costs the component file nothing). A call that needs no more than this never grows its
 /// memory, and each growth costs the host two system calls: one to grow, one to shrink the
 /// memory back when its slot is reused for the next call.
 #[cfg(target_arch = "wasm32")]
 fn first_block() -> (usize, usize) {
+    const FIRST_BLOCK: usize = 1 << 20;
     #[repr(C, align(16))]
     struct Block([u8; FIRST_BLOCK]);
     static mut FIRST: Block = Block([0; FIRST_BLOCK]);
