@@ -531,6 +531,14 @@ struct WriterState {
     records: u64,
 }
 
+/// The fields `import`'s mapping generates, in its order (none when it has no valid mapping:
+/// a broken one fails each record with its own error).
+fn mapped_order(import: &Value) -> Vec<String> {
+    crate::flow::mapping::Mapping::compile(&import["mapping"])
+        .map(|m| m.generated_order())
+        .unwrap_or_default()
+}
+
 impl FileWriter {
     /// A writer for `import` through the file connection `connection`.
     pub fn new(connection: &Value, import: &Value, temp_dir: &Path) -> Result<Self, AdaptorError> {
@@ -538,7 +546,8 @@ impl FileWriter {
             connection: connection.clone(),
             log: ConnectionLog::default(),
             import: import.clone(),
-            format: super::format::FileFormat::from_block(&import["file"])?,
+            format: super::format::FileFormat::from_block(&import["file"])?
+                .with_column_order(mapped_order(import)),
             state: std::sync::Mutex::new(None),
             temp_dir: temp_dir.to_owned(),
         })

@@ -30,8 +30,8 @@
 //!   record that is an array of those rows, as integrator.io passes grouped rows; the CSV and XML
 //!   writers write such a record as its rows.
 //! - CSV writing: the columns are `file.csv.columns`, else the keys of the first record that has
-//!   any. serde_json keeps object keys sorted here (no `preserve_order`), so that is alphabetical
-//!   order: give `columns` for another. Records without fields before the columns are known
+//!   any: those the import's mapping generates first, in the mapping's order, then the others in
+//!   alphabetical order (serde_json keeps object keys sorted here, no `preserve_order`). Records without fields before the columns are known
 //!   are skipped. Keys outside the columns are left out; missing and null values are empty;
 //!   numbers, booleans, objects and arrays are written as JSON text. Fields are quoted only when
 //!   they hold the delimiter, a quote or a line break (`\r` too), or are the lone empty field of
@@ -218,6 +218,9 @@ struct CsvOptions {
     replace_tab: bool,
     replace_newline: bool,
     columns: Option<Vec<String>>,
+    /// Without `columns`: the fields that come first, in this order, when the columns are
+    /// taken from a record ([`FileFormat::with_column_order`]).
+    first_columns: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -263,6 +266,16 @@ impl FileFormat {
             }
         };
         Ok(FileFormat { kind })
+    }
+
+    /// The same format, writing CSV without `file.csv.columns` with `order`'s fields first
+    /// (those a record has, in this order), then the record's other keys (sorted): an import
+    /// passes its mapping's order ([`crate::flow::mapping::Mapping::generated_order`]).
+    pub fn with_column_order(mut self, order: Vec<String>) -> Self {
+        if let Kind::Csv(options) = &mut self.kind {
+            options.first_columns = order;
+        }
+        self
     }
 
     /// A streaming reader of the records in `input`.
@@ -443,6 +456,7 @@ impl CsvOptions {
                 false,
             )?,
             columns: names(csv, "columns", "file.csv.columns")?.filter(|c| !c.is_empty()),
+            first_columns: Vec::new(),
         })
     }
 }
@@ -1949,6 +1963,8 @@ struct CsvWriter<W: Write> {
     replace_tab: bool,
     replace_newline: bool,
     columns: Option<Vec<String>>,
+    /// Fields that come first when the columns are taken from a record.
+    first_columns: Vec<String>,
     header_written: bool,
     /// Whether rows have one column.
     lone: bool,
@@ -1980,6 +1996,7 @@ impl<W: Write> CsvWriter<W> {
             replace_tab: options.replace_tab,
             replace_newline: options.replace_newline,
             columns: options.columns.clone(),
+            first_columns: options.first_columns.clone(),
             header_written: false,
             lone: false,
             special,
@@ -2006,7 +2023,9 @@ impl<W: Write> CsvWriter<W> {
                 // Nothing to take the columns from yet, and nothing to write.
                 return Ok(());
             }
-            self.columns = Some(row.keys().cloned().collect());
+            let first = self.first_columns.iter().filter(|c| row.contains_key(*c));
+            let rest = row.keys().filter(|k| !self.first_columns.contains(k));
+            self.columns = Some(first.chain(rest).cloned().collect());
         }
         let Some(columns) = self.columns.take() else {
             return Ok(());
@@ -2569,6 +2588,19 @@ mod tests {
         let values: Vec<String> = (0..40).rev().map(|i| i.to_string()).collect();
         let line = values.join(",");
         assert_eq!(out, format!("{}\n{line}\n{line}\n", columns.join(",")));
+    }
+
+    #[test]
+    fn csv_writing_takes_the_given_order_first_and_then_the_other_keys_sorted() {
+        let f = csv(json!({})).with_column_order(vec!["total".into(), "id".into(), "gone".into()]);
+        let rows = [
+            json!({"id": "1", "extra": "e", "total": "9", "alpha": "a"}),
+            json!({"id": "2", "total": "8"}),
+        ];
+        assert_eq!(write(&f, &rows), "total,id,alpha,extra\n9,1,a,e\n8,2,,\n");
+        // Given columns win over the order.
+        let given = csv(json!({"columns": ["id"]})).with_column_order(vec!["total".into()]);
+        assert_eq!(write(&given, &rows), "id\n1\n2\n");
     }
 
     #[test]

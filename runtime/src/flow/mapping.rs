@@ -573,6 +573,23 @@ impl Mapping {
         Ok(Mapping { fields, lists })
     }
 
+    /// The top-level fields the mapping generates, each once, in the order of its `fields` and
+    /// then its `lists`: the order the user laid the mapping out in (records themselves keep
+    /// their keys sorted), which a CSV file written without `file.csv.columns` follows.
+    pub fn generated_order(&self) -> Vec<String> {
+        let paths = self.fields.iter().map(|f| &f.generate);
+        let paths = paths.chain(self.lists.iter().map(|l| &l.generate));
+        let mut names: Vec<String> = Vec::new();
+        for path in paths {
+            if let Some(Seg::Key(name)) = path.first()
+                && !names.contains(name)
+            {
+                names.push(name.clone());
+            }
+        }
+        names
+    }
+
     /// Whether there are no fields and no lists (records then pass unchanged through an import).
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty() && self.lists.is_empty()
@@ -807,6 +824,27 @@ mod tests {
             assert!(mapping.is_empty());
             assert_eq!(mapping.apply(&record), Ok(record.clone()));
         }
+    }
+
+    #[test]
+    fn generated_order_is_the_mappings_own_top_level_order() {
+        let m = Mapping::compile(&json!({
+            "fields": [
+                {"extract": "id", "generate": "orderId"},
+                {"extract": "a", "generate": "shipTo.city"},
+                {"extract": "b", "generate": "amount"},
+                {"extract": "c", "generate": "shipTo.name"},
+                {"extract": "d", "generate": "['quoted key']"}
+            ],
+            "lists": [{"generate": "lines", "fields": [{"extract": "x[*].y", "generate": "y"}]},
+                      {"generate": "amount", "fields": []}]
+        }))
+        .expect("a valid mapping");
+        assert_eq!(
+            m.generated_order(),
+            ["orderId", "shipTo", "amount", "quoted key", "lines"]
+        );
+        assert!(Mapping::default().generated_order().is_empty());
     }
 
     #[test]

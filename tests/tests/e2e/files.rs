@@ -683,6 +683,51 @@ async fn skip_aggregation_writes_one_file_per_page() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_csv_import_writes_its_columns_in_the_order_of_its_mapping() {
+    let (Some(s3), Some(sftp)) = (Store::start(Kind::S3), Store::start(Kind::Sftp)) else {
+        return;
+    };
+    let server = Server::start_unlimited();
+    let api = server.api();
+    let from = connection(&api, &s3).await;
+    let to = connection(&api, &sftp).await;
+    s3.write(
+        "in/orders.ndjson",
+        "{\"id\":1,\"amount\":9.5,\"customer\":{\"name\":\"Ada\"}}\n\
+         {\"id\":2,\"amount\":3,\"customer\":{\"name\":\"Bo\"}}\n",
+    );
+    sftp.mkdir("out");
+    let export_id = export(
+        &api,
+        &from,
+        &s3,
+        "in",
+        json!({"type": "json", "json": {"format": "ndjson"}}),
+        json!({}),
+    )
+    .await;
+    // Not alphabetical: the file follows the mapping, as the user laid it out.
+    let doc = with(
+        json!({"name": "Orders as CSV", "_connectionId": to,
+        "file": {"type": "csv"},
+        "mapping": {"fields": [
+            {"extract": "id", "generate": "orderId"},
+            {"extract": "customer.name", "generate": "buyer"},
+            {"extract": "amount", "generate": "amount"}
+        ]}}),
+        sftp.writing("out", "orders.csv"),
+    );
+    let import_id = api.create_id("imports", doc).await;
+    let flow_id = flow(&api, &export_id, &import_id).await;
+    let done = completed(&api, &run(&api, &flow_id).await).await;
+    assert_eq!(outcome(&done), [2, 0, 0], "{done}");
+    assert_eq!(
+        sftp.text("out/orders.csv"),
+        "orderId,buyer,amount\n1,Ada,9.5\n2,Bo,3\n"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // After the export: delete, move, leave
 
