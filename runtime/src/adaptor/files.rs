@@ -547,7 +547,7 @@ impl FileWriter {
             log: ConnectionLog::default(),
             import: import.clone(),
             format: super::format::FileFormat::from_block(&import["file"])?
-                .with_column_order(mapped_order(import)),
+                .with_field_order(mapped_order(import)),
             state: std::sync::Mutex::new(None),
             temp_dir: temp_dir.to_owned(),
         })

@@ -31,11 +31,14 @@
 //!   writers write such a record as its rows.
 //! - CSV writing: the columns are `file.csv.columns`, else the keys of the first record that has
 //!   any: those the import's mapping generates first, in the mapping's order, then the others in
-//!   alphabetical order (serde_json keeps object keys sorted here, no `preserve_order`). Records without fields before the columns are known
-//!   are skipped. Keys outside the columns are left out; missing and null values are empty;
-//!   numbers, booleans, objects and arrays are written as JSON text. Fields are quoted only when
-//!   they hold the delimiter, a quote or a line break (`\r` too), or are the lone empty field of
-//!   a one-column row (a blank line would be skipped), unless `wrapWithQuotes`.
+//!   alphabetical order (serde_json keeps object keys sorted here, no `preserve_order`).
+//!   Records without fields before the columns are known are skipped. Keys outside the columns
+//!   are left out; missing and null values are empty; numbers, booleans, objects and arrays are
+//!   written as JSON text. Fields are quoted only when they hold the delimiter, a quote or a
+//!   line break (`\r` too), or are the lone empty field of a one-column row (a blank line would
+//!   be skipped), unless `wrapWithQuotes`.
+//! - XML writing: a record's child elements come in the same order as CSV columns (those the
+//!   mapping generates first); nested elements in alphabetical order.
 //! - JSON reading streams: a small byte scanner walks to `resourcePath` (object keys; a number
 //!   indexes an array) and splits the records array into elements, each parsed on its own by
 //!   serde_json. A malformed element is an error with its line and the next element still
@@ -172,6 +175,8 @@ impl From<RecordError> for AdaptorError {
 #[derive(Debug, Clone)]
 pub struct FileFormat {
     kind: Kind,
+    /// Fields written first, in this order ([`FileFormat::with_field_order`]).
+    field_order: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -218,9 +223,6 @@ struct CsvOptions {
     replace_tab: bool,
     replace_newline: bool,
     columns: Option<Vec<String>>,
-    /// Without `columns`: the fields that come first, in this order, when the columns are
-    /// taken from a record ([`FileFormat::with_column_order`]).
-    first_columns: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -265,16 +267,18 @@ impl FileFormat {
                 ));
             }
         };
-        Ok(FileFormat { kind })
+        Ok(FileFormat {
+            kind,
+            field_order: Vec::new(),
+        })
     }
 
-    /// The same format, writing CSV without `file.csv.columns` with `order`'s fields first
-    /// (those a record has, in this order), then the record's other keys (sorted): an import
-    /// passes its mapping's order ([`crate::flow::mapping::Mapping::generated_order`]).
-    pub fn with_column_order(mut self, order: Vec<String>) -> Self {
-        if let Kind::Csv(options) = &mut self.kind {
-            options.first_columns = order;
-        }
+    /// The same format, writing `order`'s fields of a record first, in this order, then its
+    /// other keys (sorted): the columns of CSV without `file.csv.columns`, and the child
+    /// elements of each XML record. An import passes its mapping's order
+    /// ([`crate::flow::mapping::Mapping::generated_order`]).
+    pub fn with_field_order(mut self, order: Vec<String>) -> Self {
+        self.field_order = order;
         self
     }
 
@@ -296,7 +300,11 @@ impl FileFormat {
     pub fn writer<W: Write>(&self, output: W) -> RecordWriter<W> {
         let out = BufWriter::with_capacity(WRITE_BUFFER, output);
         let inner = match &self.kind {
-            Kind::Csv(options) => WriterKind::Csv(Box::new(CsvWriter::new(out, options))),
+            Kind::Csv(options) => WriterKind::Csv(Box::new(CsvWriter::new(
+                out,
+                options,
+                self.field_order.clone(),
+            ))),
             Kind::Json(options) => WriterKind::Json {
                 out,
                 lines: options.lines,
@@ -306,6 +314,7 @@ impl FileFormat {
                 out,
                 root: options.root.clone(),
                 record: options.record.clone(),
+                order: self.field_order.clone(),
                 started: false,
             },
         };
@@ -456,7 +465,6 @@ impl CsvOptions {
                 false,
             )?,
             columns: names(csv, "columns", "file.csv.columns")?.filter(|c| !c.is_empty()),
-            first_columns: Vec::new(),
         })
     }
 }
@@ -1860,6 +1868,8 @@ enum WriterKind<W: Write> {
         out: BufWriter<W>,
         root: String,
         record: String,
+        /// A record's child elements that come first, in this order.
+        order: Vec<String>,
         started: bool,
     },
 }
@@ -1889,6 +1899,7 @@ impl<W: Write> RecordWriter<W> {
                 out,
                 root,
                 record: element,
+                order,
                 started,
             } => {
                 if !*started {
@@ -1909,7 +1920,7 @@ impl<W: Write> RecordWriter<W> {
                             kind_of(row)
                         )));
                     }
-                    write_element(out, element, row)?;
+                    write_element(out, element, row, order)?;
                     out.write_all(b"\n")?;
                 }
                 Ok(())
@@ -1982,7 +1993,7 @@ struct CsvWriter<W: Write> {
 const INLINE_FIELDS: usize = 32;
 
 impl<W: Write> CsvWriter<W> {
-    fn new(out: BufWriter<W>, options: &CsvOptions) -> Self {
+    fn new(out: BufWriter<W>, options: &CsvOptions, first_columns: Vec<String>) -> Self {
         let mut special = [false; 256];
         for b in [options.delimiter, b'"', b'\r', b'\n'] {
             special[usize::from(b)] = true;
@@ -1996,7 +2007,7 @@ impl<W: Write> CsvWriter<W> {
             replace_tab: options.replace_tab,
             replace_newline: options.replace_newline,
             columns: options.columns.clone(),
-            first_columns: options.first_columns.clone(),
+            first_columns,
             header_written: false,
             lone: false,
             special,
@@ -2284,13 +2295,19 @@ fn write_scalar(out: &mut impl Write, value: &Value) -> io::Result<()> {
     }
 }
 
-/// Writes `value` as the element `name` (an array as repeated elements).
-fn write_element(out: &mut impl Write, name: &str, value: &Value) -> io::Result<()> {
+/// Writes `value` as the element `name` (an array as repeated elements), an object's child
+/// elements named in `order` first, in that order.
+fn write_element(
+    out: &mut impl Write,
+    name: &str,
+    value: &Value,
+    order: &[String],
+) -> io::Result<()> {
     let tag = xml_name(name);
     match value {
         Value::Array(items) => items
             .iter()
-            .try_for_each(|item| write_element(out, name, item)),
+            .try_for_each(|item| write_element(out, name, item, order)),
         Value::Null => write!(out, "<{tag}/>"),
         Value::Object(fields) => {
             write!(out, "<{tag}")?;
@@ -2309,13 +2326,15 @@ fn write_element(out: &mut impl Write, name: &str, value: &Value) -> io::Result<
                 return out.write_all(b"/>");
             }
             out.write_all(b">")?;
-            for (key, value) in fields {
+            let first = order.iter().filter_map(|k| fields.get_key_value(k));
+            let rest = fields.iter().filter(|(k, _)| !order.contains(k));
+            for (key, value) in first.chain(rest) {
                 if key == "#text" {
                     write_scalar(out, value)?;
                 } else if key.starts_with('@') && !value.is_object() && !value.is_array() {
                     // Written as an attribute above.
                 } else {
-                    write_element(out, key, value)?;
+                    write_element(out, key, value, &[])?;
                 }
             }
             write!(out, "</{tag}>")
@@ -2592,14 +2611,14 @@ mod tests {
 
     #[test]
     fn csv_writing_takes_the_given_order_first_and_then_the_other_keys_sorted() {
-        let f = csv(json!({})).with_column_order(vec!["total".into(), "id".into(), "gone".into()]);
+        let f = csv(json!({})).with_field_order(vec!["total".into(), "id".into(), "gone".into()]);
         let rows = [
             json!({"id": "1", "extra": "e", "total": "9", "alpha": "a"}),
             json!({"id": "2", "total": "8"}),
         ];
         assert_eq!(write(&f, &rows), "total,id,alpha,extra\n9,1,a,e\n8,2,,\n");
         // Given columns win over the order.
-        let given = csv(json!({"columns": ["id"]})).with_column_order(vec!["total".into()]);
+        let given = csv(json!({"columns": ["id"]})).with_field_order(vec!["total".into()]);
         assert_eq!(write(&given, &rows), "id\n1\n2\n");
     }
 
@@ -2930,6 +2949,21 @@ mod tests {
             out,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<records>\n\
              <record><_1st>true</_1st><Order_Id>5</Order_Id><nil/></record>\n</records>\n"
+        );
+    }
+
+    #[test]
+    fn xml_writing_puts_the_given_fields_first_at_the_record_level() {
+        let f = xml_format(json!({})).with_field_order(vec!["zeta".into(), "alpha".into()]);
+        let out = write(
+            &f,
+            &[json!({"alpha": 1, "beta": {"y": 1, "x": 2}, "zeta": 3, "@id": "r1"})],
+        );
+        assert_eq!(
+            out,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<records>\n\
+             <record id=\"r1\"><zeta>3</zeta><alpha>1</alpha><beta><x>2</x><y>1</y></beta></record>\n\
+             </records>\n"
         );
     }
 
