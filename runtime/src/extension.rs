@@ -157,6 +157,8 @@ pub struct Reach {
     pub platform: Option<Router>,
     /// Hosts a wrapper may send HTTP requests to (ignored for every other kind).
     pub outbound: Option<Vec<String>>,
+    /// Where a wrapper's HTTP requests are recorded: its connection's debug log.
+    pub debug: Option<crate::adaptor::debug::ConnectionLog>,
 }
 
 /// One log line written by a guest.
@@ -176,6 +178,8 @@ pub struct HostState {
     platform: Option<Router>,
     /// Hosts a wrapper may reach; `None` for every other kind of function.
     outbound: Option<Vec<String>>,
+    /// The wrapper's connection's debug log.
+    debug: Option<crate::adaptor::debug::ConnectionLog>,
     logs: Vec<LogLine>,
 }
 
@@ -247,10 +251,31 @@ impl bindings::integrator::extension::http::Host for HostState {
         &mut self,
         request: bindings::integrator::extension::http::Request,
     ) -> Result<bindings::integrator::extension::http::Response, String> {
+        use crate::adaptor::debug;
         let Some(allowed) = &self.outbound else {
             return Err("outbound HTTP is only available to wrapper functions".into());
         };
-        outbound_request(allowed, request).await
+        let Some(log) = self.debug.as_ref().filter(|log| log.is_on()) else {
+            return outbound_request(allowed, request).await;
+        };
+        let entry = debug::wrapper_request_entry(
+            &request.method,
+            &request.url,
+            &request.headers,
+            request.body.as_deref(),
+        );
+        let started = std::time::Instant::now();
+        let result = outbound_request(allowed, request).await;
+        let shown = match &result {
+            Ok(r) => Ok(debug::WrapperAnswer {
+                status: r.status,
+                headers: &r.headers,
+                body: &r.body,
+            }),
+            Err(message) => Err(message.as_str()),
+        };
+        debug::record_wrapper_exchange(log, entry, started, shown);
+        result
     }
 }
 
@@ -757,6 +782,7 @@ impl Runtime {
                 limits: CallLimits::new(limits.memory_bytes),
                 platform: reach.platform,
                 outbound: reach.outbound,
+                debug: reach.debug,
                 logs: Vec::new(),
             },
         );
@@ -854,10 +880,10 @@ impl Runtime {
             };
             return (Err(error), Vec::new());
         }
+        let wrapper = kind.interface() == Interface::Wrapper;
         let reach = Reach {
-            outbound: reach
-                .outbound
-                .filter(|_| kind.interface() == Interface::Wrapper),
+            outbound: reach.outbound.filter(|_| wrapper),
+            debug: reach.debug.filter(|_| wrapper),
             ..reach
         };
         let linked = if limits.fuel.is_some() {

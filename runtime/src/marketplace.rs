@@ -500,6 +500,7 @@ pub async fn call_connector(
         connector: Some(connector_id.to_owned()),
         integration: integration.map(str::to_owned),
         allowed_hosts: Vec::new(),
+        debug: None,
         pins: None,
     };
     let (result, logs) = call::call(state, request).await;

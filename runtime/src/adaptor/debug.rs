@@ -1,7 +1,7 @@
 //! The connection debug log (`GET /v1/connections/{_id}/debug`): the last requests and
 //! responses of each stored connection — HTTP requests with their headers and the start of
-//! their bodies, file operations with their paths — kept in memory, newest last, with every
-//! secret masked before it is stored.
+//! their bodies (a wrapper's own requests too), file operations with their paths — kept in
+//! memory, newest last, with every secret masked before it is stored.
 //!
 //! Masking is done twice over: the adaptors leave credentials out of what they record (the
 //! `Authorization` header, the connection's own custom headers, a token sent as a URL
@@ -80,6 +80,15 @@ pub struct ConnectionLog {
     secrets: Arc<[String]>,
 }
 
+// Never shows the secrets it masks.
+impl std::fmt::Debug for ConnectionLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionLog")
+            .field("on", &self.is_on())
+            .finish_non_exhaustive()
+    }
+}
+
 impl ConnectionLog {
     /// Whether anything recorded is kept (false for unsaved connections).
     pub fn is_on(&self) -> bool {
@@ -123,10 +132,20 @@ pub fn request_entry(
         };
         shown.insert(name.as_str().to_owned(), text.into());
     }
-    let mut entry = Map::new();
+    request_fields(Map::new(), method, url, shown, body)
+}
+
+/// An entry's request part: method, URL, the headers as shown, the start of the body.
+fn request_fields(
+    mut entry: Map<String, Value>,
+    method: &str,
+    url: &str,
+    headers: Map<String, Value>,
+    body: Option<&[u8]>,
+) -> Map<String, Value> {
     entry.insert("method".into(), method.into());
     entry.insert("url".into(), url.into());
-    entry.insert("requestHeaders".into(), Value::Object(shown));
+    entry.insert("requestHeaders".into(), Value::Object(headers));
     if let Some(text) = body.and_then(body_excerpt) {
         entry.insert("requestBody".into(), text.into());
     }
@@ -147,22 +166,12 @@ pub fn record_exchange(
         (started.elapsed().as_millis() as u64).into(),
     );
     match result {
-        Ok(response) => {
-            entry.insert("status".into(), response.status.into());
-            let mut headers = Map::new();
-            for (name, value) in &response.headers {
-                let text = if name.eq_ignore_ascii_case("set-cookie") {
-                    MASK
-                } else {
-                    value.as_str()
-                };
-                headers.insert(name.clone(), text.into());
-            }
-            entry.insert("responseHeaders".into(), Value::Object(headers));
-            if let Some(text) = body_excerpt(&response.body) {
-                entry.insert("responseBody".into(), text.into());
-            }
-        }
+        Ok(response) => response_fields(
+            &mut entry,
+            response.status,
+            &response.headers,
+            &response.body,
+        ),
         Err(e) => {
             if let Some(status) = e.status {
                 entry.insert("status".into(), status.into());
@@ -171,6 +180,91 @@ pub fn record_exchange(
         }
     }
     log.record(entry);
+}
+
+/// A wrapper's own HTTP request (sent for it by the extension runtime), as the debug log shows
+/// it: like [`request_entry`], with the headers that carry credentials masked (the
+/// connection's secrets are masked wherever they show when the entry is recorded) and
+/// `"source": "wrapper"`.
+pub fn wrapper_request_entry(
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: Option<&[u8]>,
+) -> Map<String, Value> {
+    const CREDENTIALS: [&str; 4] = [
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "x-api-key",
+    ];
+    let shown: Map<String, Value> = headers
+        .iter()
+        .map(|(name, value)| {
+            let credential = CREDENTIALS.iter().any(|c| name.eq_ignore_ascii_case(c));
+            let text = if credential { MASK } else { value.as_str() };
+            (name.to_ascii_lowercase(), Value::from(text))
+        })
+        .collect();
+    let mut entry = Map::new();
+    entry.insert("source".into(), "wrapper".into());
+    request_fields(entry, method, url, shown, body)
+}
+
+/// What came back to a wrapper's HTTP request.
+pub struct WrapperAnswer<'a> {
+    /// The status code.
+    pub status: u16,
+    /// The response headers.
+    pub headers: &'a [(String, String)],
+    /// The response body.
+    pub body: &'a [u8],
+}
+
+/// Record a wrapper's HTTP exchange that `entry` (from [`wrapper_request_entry`]) started at
+/// `started`: its status, response headers and the start of its body, or why it failed.
+pub fn record_wrapper_exchange(
+    log: &ConnectionLog,
+    mut entry: Map<String, Value>,
+    started: std::time::Instant,
+    result: Result<WrapperAnswer<'_>, &str>,
+) {
+    entry.insert(
+        "durationMs".into(),
+        (started.elapsed().as_millis() as u64).into(),
+    );
+    match result {
+        Ok(answer) => response_fields(&mut entry, answer.status, answer.headers, answer.body),
+        Err(message) => {
+            entry.insert("error".into(), message.into());
+        }
+    }
+    log.record(entry);
+}
+
+/// The response part of an entry: status, headers (cookies masked), the start of the body.
+fn response_fields(
+    entry: &mut Map<String, Value>,
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+) {
+    entry.insert("status".into(), status.into());
+    let shown: Map<String, Value> = headers
+        .iter()
+        .map(|(name, value)| {
+            let text = if name.eq_ignore_ascii_case("set-cookie") {
+                MASK
+            } else {
+                value.as_str()
+            };
+            (name.clone(), Value::from(text))
+        })
+        .collect();
+    entry.insert("responseHeaders".into(), Value::Object(shown));
+    if let Some(text) = body_excerpt(body) {
+        entry.insert("responseBody".into(), text.into());
+    }
 }
 
 /// The start of `body` as text: at most [`BODY_CHARS`] characters (with `…` when cut), binary

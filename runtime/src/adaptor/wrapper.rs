@@ -59,6 +59,7 @@ async fn call_wrapper(
         connector: ctx.connector.map(str::to_owned),
         integration: ctx.integration.map(str::to_owned),
         allowed_hosts: allowed_hosts(connection),
+        debug: Some(ctx.state.adaptors.log(connection)),
         pins: ctx.pins.cloned(),
     };
     let (result, _logs) = call::call(ctx.state, request).await;

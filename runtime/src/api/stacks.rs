@@ -178,6 +178,7 @@ async fn stacks_invoke(
             .flatten()
             .filter_map(|h| h.as_str().map(str::to_owned))
             .collect(),
+        debug: None,
         pins: None,
     };
     let (result, logs) = call::call(&state, request).await;

@@ -30,6 +30,8 @@ pub struct CallRequest {
     pub integration: Option<String>,
     /// Hosts a wrapper may reach with outbound HTTP (from its connection).
     pub allowed_hosts: Vec<String>,
+    /// Where a wrapper's outbound HTTP requests are recorded (its connection's debug log).
+    pub debug: Option<crate::adaptor::debug::ConnectionLog>,
     /// The component versions a job started with, by stack: a job runs to its end on them
     /// even when a new component is uploaded meanwhile (None: the stack's current one).
     pub pins: Option<Pins>,
@@ -249,6 +251,7 @@ async fn call_with(
     let reach = super::Reach {
         platform: state.router.get().cloned(),
         outbound: Some(request.allowed_hosts.clone()),
+        debug: request.debug.clone(),
     };
     let (result, logs) = state
         .extensions

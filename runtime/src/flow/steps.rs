@@ -53,6 +53,7 @@ pub async fn call_hook_keeping(
         connector: ctx.connector.map(str::to_owned),
         integration: ctx.integration.map(str::to_owned),
         allowed_hosts: Vec::new(),
+        debug: None,
         pins: ctx.pins.cloned(),
     };
     let (result, _logs, options) = call::call_keeping(ctx.state, request).await;

@@ -1546,6 +1546,48 @@ async fn a_wrapper_connection_exports_into_http_and_imports_from_http() {
     assert_eq!(num(&done, "numExport"), 12, "{done}");
     assert_eq!(outcome(&done), [12, 0, 0], "{done}");
 
+    // The wrapper's own requests are in its connection's debug log, its key masked.
+    let reply = api
+        .send(
+            Method::GET,
+            &format!("/v1/connections/{wrapper}/debug"),
+            None,
+        )
+        .await;
+    let entries = reply.expect(200);
+    assert!(
+        !reply.text.contains(remote::WRAPPER_KEY),
+        "the key never shows: {}",
+        reply.text
+    );
+    let pages: Vec<&Value> = entries
+        .as_array()
+        .expect("an array of entries")
+        .iter()
+        .filter(|e| {
+            e["url"]
+                .as_str()
+                .is_some_and(|u| u.contains("/api/records?page="))
+        })
+        .collect();
+    assert_eq!(pages.len(), 3, "{entries:#?}");
+    let first = pages[0];
+    assert_eq!(
+        (&first["source"], &first["method"], &first["status"]),
+        (&json!("wrapper"), &json!("GET"), &json!(200)),
+        "{first}"
+    );
+    assert_eq!(
+        first["requestHeaders"]["authorization"], "******",
+        "{first}"
+    );
+    assert!(
+        first["responseBody"]
+            .as_str()
+            .is_some_and(|b| b.contains("Customer 1")),
+        "{first}"
+    );
+
     // HTTP export → wrapper import; order 12 has no name, which the Records API refuses.
     remote.configure(|c| c.nameless = BTreeSet::from([12]));
     let orders = export(&api, &conn, "Orders", json!({"http": orders_by_page()})).await;
