@@ -201,6 +201,13 @@ fn array_mut(value: &mut Value) -> &mut Vec<Value> {
     }
 }
 
+/// Most segments a path may have: a record nested deeper could not be written out or read
+/// back as JSON (serde_json stops at 128 levels).
+const MAX_PATH_SEGMENTS: usize = 100;
+/// Largest array index a `generate` path may write at: the array is filled with `null` up to
+/// it, in every record.
+const MAX_GENERATE_INDEX: usize = 9_999;
+
 fn parse_path(text: &str) -> Result<Vec<Step>, String> {
     if text.is_empty() {
         return Err("path is empty".into());
@@ -208,6 +215,9 @@ fn parse_path(text: &str) -> Result<Vec<Step>, String> {
     let mut steps = Vec::new();
     let mut chars = text.chars().peekable();
     loop {
+        if steps.len() == MAX_PATH_SEGMENTS {
+            return Err(format!("path has more than {MAX_PATH_SEGMENTS} segments"));
+        }
         match chars.peek().copied() {
             None | Some('.') => return Err(format!("empty segment in path {text:?}")),
             Some(']') => return Err(format!("unexpected ']' in path {text:?}")),
@@ -436,6 +446,11 @@ fn compile_generate(
     let mut path = Vec::new();
     for step in parse_path(text).map_err(|m| invalid(field(), m))? {
         match step {
+            Step::Seg(Seg::Index(i)) if i > MAX_GENERATE_INDEX => {
+                let message =
+                    format!("array index {i} is too large (at most {MAX_GENERATE_INDEX})");
+                return Err(invalid(field(), message));
+            }
             Step::Seg(seg) => path.push(seg),
             Step::Star => return Err(invalid(field(), "[*] is only allowed in extract")),
         }
@@ -824,6 +839,33 @@ mod tests {
             assert!(mapping.is_empty());
             assert_eq!(mapping.apply(&record), Ok(record.clone()));
         }
+    }
+
+    #[test]
+    fn paths_too_deep_and_generate_indexes_too_large_are_refused() {
+        let deep = vec!["a"; 101].join(".");
+        let error = Mapping::compile(&json!({"fields": [{"extract": deep, "generate": "x"}]}))
+            .expect_err("101 segments");
+        assert_eq!(error.field(), "fields[0].extract");
+        assert!(
+            error.to_string().contains("more than 100 segments"),
+            "{error}"
+        );
+        let fine = vec!["a"; 100].join(".");
+        assert!(Mapping::compile(&json!({"fields": [{"extract": "a", "generate": fine}]})).is_ok());
+
+        let big = json!({"fields": [{"extract": "a", "generate": "b[10000]"}]});
+        let error = Mapping::compile(&big).expect_err("index past the cap");
+        assert_eq!(error.field(), "fields[0].generate");
+        assert!(error.to_string().contains("at most 9999"), "{error}");
+        let huge = json!({"fields": [{"extract": "a", "generate": "b[18446744073709551616]"}]});
+        assert!(Mapping::compile(&huge).is_err());
+        let at_cap = json!({"fields": [{"extract": "a", "generate": "b[9999]"}]});
+        let mapped = Mapping::compile(&at_cap)
+            .expect("at the cap")
+            .apply(&json!({"a": 1}))
+            .expect("maps");
+        assert_eq!(mapped["b"].as_array().map(Vec::len), Some(10_000));
     }
 
     #[test]
