@@ -195,6 +195,9 @@ pub(super) fn text_field(doc: &Value, path: &str) -> Option<String> {
     }
 }
 
+/// The longest an OAuth 2.0 access token is kept without renewing it: a year.
+const MAX_TOKEN_LIFE_SECS: i64 = 365 * 24 * 3600;
+
 pub(super) fn number_field(doc: &Value, path: &str) -> Option<i64> {
     match get(doc, path)? {
         Value::Number(n) => n.as_i64().or(n.as_f64().map(|f| f as i64)),
@@ -896,8 +899,9 @@ impl HttpConnection {
                 Some(status),
             ));
         };
+        // A lifetime past a year (or absurd, as `i64::MAX` seconds) is taken as a year.
         let renew_at = number_field(&answer, "expires_in").map(|seconds| {
-            let life = Duration::from_secs(seconds.max(0) as u64);
+            let life = Duration::from_secs(seconds.clamp(0, MAX_TOKEN_LIFE_SECS) as u64);
             Instant::now() + life.saturating_sub(TOKEN_MARGIN.min(life / 2))
         });
         tracing::debug!(connection = %self.id, host = %host_of(&url), "fetched an OAuth 2.0 token");
@@ -1416,6 +1420,12 @@ impl HttpExport {
             position.done = true;
             return Ok(());
         };
+        let past_last = || {
+            AdaptorError::new(
+                "invalid_export",
+                "paging went past the largest page number or skip there is",
+            )
+        };
         let max = paging
             .max_page_path
             .as_deref()
@@ -1425,10 +1435,12 @@ impl HttpExport {
                 if count == 0 || max.is_some_and(|max| position.page >= max) {
                     position.done = true;
                 }
-                position.page += 1;
+                position.page = position.page.checked_add(1).ok_or_else(past_last)?;
             }
             PagingMethod::Skip => {
-                position.skip += count as i64;
+                position.skip = (position.skip)
+                    .checked_add(count as i64)
+                    .ok_or_else(past_last)?;
                 if count == 0 || max.is_some_and(|max| position.skip >= max) {
                     position.done = true;
                 }
@@ -1507,10 +1519,17 @@ fn parse_paging(paging: &Value) -> Result<Paging, AdaptorError> {
         Some(uri) => Some(compile("paging.relativeURI", &uri)?),
         None => None,
     };
+    let start = |field: &str, default: i64| match number_field(paging, field) {
+        None => Ok(default),
+        Some(n) if (0..=MAX_PAGING_START).contains(&n) => Ok(n),
+        Some(n) => Err(invalid(format!(
+            "paging.{field} must be between 0 and {MAX_PAGING_START}, not {n}"
+        ))),
+    };
     Ok(Paging {
         method,
-        first_page: number_field(paging, "page").unwrap_or(1),
-        first_skip: number_field(paging, "skip").unwrap_or(0),
+        first_page: start("page", 1)?,
+        first_skip: start("skip", 0)?,
         path,
         relative_uri,
         last_page_path: text_field(paging, "lastPagePath"),
@@ -1521,6 +1540,9 @@ fn parse_paging(paging: &Value) -> Result<Paging, AdaptorError> {
         max_page_path: text_field(paging, "maxPagePath"),
     })
 }
+
+/// The largest first page number or skip an export's paging may give.
+const MAX_PAGING_START: i64 = 1_000_000_000_000;
 
 /// A request ready to send: URI, headers and body.
 type Request = (String, Vec<(String, String)>, Option<Vec<u8>>);
@@ -2762,6 +2784,37 @@ mod tests {
             .filter(|l| l.contains("/oauth/token"))
             .count();
         assert_eq!(token_requests, 2);
+    }
+
+    #[test]
+    fn paging_starts_out_of_range_are_refused_naming_the_field() {
+        for (paging, field) in [
+            (json!({"method": "page", "page": i64::MAX}), "paging.page"),
+            (json!({"method": "page", "page": 1e300}), "paging.page"),
+            (json!({"method": "skip", "skip": -1}), "paging.skip"),
+        ] {
+            let error = parse_paging(&paging).err().expect("refused");
+            assert_eq!(error.code, "invalid_export");
+            assert!(error.message.starts_with(field), "{error}");
+        }
+        let ok = parse_paging(&json!({"method": "page", "page": 0})).expect("page 0");
+        assert_eq!(ok.first_page, 0);
+    }
+
+    #[tokio::test]
+    async fn an_absurd_oauth2_token_lifetime_is_taken_as_a_year() {
+        let log = Log::default();
+        let (base, _) = oauth_server(&log, i64::MAX).await;
+        let conn = connection(&base, oauth_settings(&base));
+        for _ in 0..2 {
+            let response = conn.send("GET", "/api/me", &[], None).await.expect("sent");
+            assert_eq!(response.status, 200);
+        }
+        assert_eq!(
+            log.lines(),
+            vec!["POST /oauth/token", "GET /api/me", "GET /api/me"],
+            "one token, kept"
+        );
     }
 
     #[tokio::test]
