@@ -75,7 +75,7 @@ pub(super) async fn produce(
         }
     });
     // Stop reading when this stage ends (the processors stopped, or a hook aborted).
-    let _reader = AbortOnDrop(reader);
+    let mut reader = AbortOnDrop(reader);
     let has_hook = steps::hook_ref(&export, "preSavePage").is_some();
     let mut hooked = futures::stream::FuturesOrdered::new();
     let mut page_index = 0;
@@ -96,7 +96,7 @@ pub(super) async fn produce(
                     return;
                 }
             }
-            raw = raw_rx.recv(), if reading && hooked.len() < HOOKS_IN_FLIGHT => match raw {
+            raw = raw_rx.recv(), if reading && hooked.len() < HOOKS_IN_FLIGHT => match or_reader_failure(raw, &mut reader).await {
                 Some(Ok(mut page)) => {
                     page.exported = page.records.len() as i64;
                     let (owner, export, context) = (owner.clone(), export.clone(), context.clone());
@@ -129,6 +129,20 @@ pub(super) async fn produce(
             else => return,
         }
     }
+}
+
+/// `raw`, from the reader's channel; or, when the channel closed because the reader stopped on
+/// a bug (a panic), an error: the records after the pages it sent are lost, so the export
+/// fails after them.
+async fn or_reader_failure(
+    raw: Option<Result<ExportPage, AdaptorError>>,
+    reader: &mut AbortOnDrop,
+) -> Option<Result<ExportPage, AdaptorError>> {
+    if raw.is_none() && (&mut reader.0).await.is_err_and(|e| e.is_panic()) {
+        let message = "reading the export stopped on an internal error";
+        return Some(Err(AdaptorError::new("internal", message)));
+    }
+    raw
 }
 
 /// Aborts the task when dropped.
@@ -286,4 +300,26 @@ fn json_size(value: &Value) -> usize {
     let mut count = Count(0);
     let _ = serde_json::to_writer(&mut count, value);
     count.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_reader_that_panicked_fails_the_export_and_one_that_ended_does_not() {
+        let mut ended = AbortOnDrop(tokio::spawn(async {}));
+        assert!(or_reader_failure(None, &mut ended).await.is_none());
+
+        let mut panicked = AbortOnDrop(tokio::spawn(async { panic!("a bug") }));
+        match or_reader_failure(None, &mut panicked).await {
+            Some(Err(e)) => assert_eq!(e.code, "internal", "{e:?}"),
+            _ => panic!("the export must fail"),
+        }
+
+        // A page that came is handed on as it is.
+        let mut reading = AbortOnDrop(tokio::spawn(std::future::pending::<()>()));
+        let page = or_reader_failure(Some(Ok(ExportPage::default())), &mut reading).await;
+        assert!(matches!(page, Some(Ok(_))));
+    }
 }

@@ -84,8 +84,25 @@ struct DeferredFile {
 }
 
 /// Run the flow job `job_id` of `account` to its end.
+///
+/// A bug that panics in the run ends the job `failed` with the panic's message, like any other
+/// failure, instead of leaving it (and the flow's next runs) waiting forever.
 pub async fn run(state: AppState, account: String, job_id: String) {
-    let outcome = run_inner(&state, &account, &job_id).await;
+    use futures::FutureExt as _;
+    let outcome = std::panic::AssertUnwindSafe(run_inner(&state, &account, &job_id))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("a panic");
+            tracing::error!(job = %job_id, "the run stopped on an internal error: {what}");
+            Ok(Some(Stop::Failed(format!(
+                "the run stopped on an internal error: {what}"
+            ))))
+        });
     let (status, message) = match outcome {
         Ok(None) => ("completed", None),
         Ok(Some(Stop::Cancelled)) => ("cancelled", None),
@@ -399,7 +416,13 @@ impl Runner {
         let mut stop = None;
         let after_export = files::AfterExport::of(&once_connection, &export);
         let mut file_client: Option<files::FileClient> = None;
-        while let Some(page) = rx.recv().await {
+        // Whether the export side ended by itself (rather than the loop stopping it).
+        let mut ended = false;
+        loop {
+            let Some(page) = rx.recv().await else {
+                ended = true;
+                break;
+            };
             let ExportPage {
                 records,
                 errors: read_errors,
@@ -496,7 +519,16 @@ impl Runner {
             }
         }
         drop(rx);
-        producer.abort();
+        if !ended {
+            producer.abort();
+        } else if let Err(e) = producer.await
+            && e.is_panic()
+        {
+            // Not the end of the records: what was left of them is lost, so the run fails.
+            stop = Some(Stop::Failed(format!(
+                "export '{export_id}' stopped on an internal error"
+            )));
+        }
         self.checkpoint()?;
         let status = match &stop {
             None => "completed",
