@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::routing::MethodFilter;
 use serde_json::{Value, json};
 
+use super::marketplace::OptionalJson;
 use super::resources::{flush, load};
 use super::{ApiError, ApiResult, Id, JsonBody, Op, Routes, json_response};
 use crate::AppState;
@@ -52,7 +53,12 @@ pub fn routes() -> Routes {
         )
 }
 
-async fn flows_run(State(state): State<AppState>, principal: Principal, Id(id): Id) -> ApiResult {
+async fn flows_run(
+    State(state): State<AppState>,
+    principal: Principal,
+    Id(id): Id,
+    _body: OptionalJson,
+) -> ApiResult {
     let flow = load(&state.db, &principal, &FLOWS, FLOWS.name, &id)?;
     if flow["disabled"].as_bool() == Some(true) {
         return Err(ApiError::invalid_field(
@@ -143,6 +149,7 @@ async fn exports_invoke(
     State(state): State<AppState>,
     principal: Principal,
     Id(id): Id,
+    _body: OptionalJson,
 ) -> ApiResult {
     let export = load(&state.db, &principal, &EXPORTS, EXPORTS.name, &id)?;
     let ctx = call_for(&state, &principal, &export);

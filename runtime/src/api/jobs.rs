@@ -6,6 +6,7 @@ use axum::routing::MethodFilter;
 use chrono::{DateTime, FixedOffset};
 use serde_json::Value;
 
+use super::marketplace::OptionalJson;
 use super::resources::{load, present};
 use super::{ApiError, ApiResult, Id, Op, Routes, json_response};
 use crate::AppState;
@@ -187,7 +188,12 @@ async fn jobs_errors(State(state): State<AppState>, principal: Principal, Id(id)
     Ok(json_response(StatusCode::OK, &Value::Array(errors)))
 }
 
-async fn jobs_cancel(State(state): State<AppState>, principal: Principal, Id(id): Id) -> ApiResult {
+async fn jobs_cancel(
+    State(state): State<AppState>,
+    principal: Principal,
+    Id(id): Id,
+    _body: OptionalJson,
+) -> ApiResult {
     let job = {
         let _guard = state.db.lock();
         let mut job = load(&state.db, &principal, &JOBS, JOBS.name, &id)?;
@@ -225,7 +231,12 @@ async fn jobs_cancel(State(state): State<AppState>, principal: Principal, Id(id)
     Ok(json_response(StatusCode::OK, &present(job)))
 }
 
-async fn jobs_retry(State(state): State<AppState>, principal: Principal, Id(id): Id) -> ApiResult {
+async fn jobs_retry(
+    State(state): State<AppState>,
+    principal: Principal,
+    Id(id): Id,
+    _body: OptionalJson,
+) -> ApiResult {
     let job = load(&state.db, &principal, &JOBS, JOBS.name, &id)?;
     let open = job::errors_of(&state.db, &principal.account, &job)?
         .into_iter()

@@ -124,7 +124,9 @@ pub fn routes() -> Routes {
 }
 
 /// A JSON body that may be absent: an empty body is `null`; a body that is there must be JSON
-/// (415 otherwise, 400 when malformed).
+/// (415 otherwise, 400 when malformed). Action routes that take no input (run, retry, cancel,
+/// clone, uninstall, invoke an export) take it too, so that a malformed body is refused before
+/// they act.
 #[derive(Debug)]
 pub struct OptionalJson(pub Value);
 
@@ -277,6 +279,7 @@ async fn integrations_uninstall(
     State(state): State<AppState>,
     principal: Principal,
     Id(id): Id,
+    _body: OptionalJson,
 ) -> ApiResult {
     account_only(&principal)?;
     let result = lifecycle::uninstall(&state, &principal, &id).await?;

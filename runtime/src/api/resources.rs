@@ -8,6 +8,7 @@ use axum::response::Response;
 use axum::routing::MethodFilter;
 use serde_json::{Map, Value};
 
+use super::marketplace::OptionalJson;
 use super::{ApiError, ApiResult, Id, JsonBody, Op, Routes, json_response};
 use crate::auth::Principal;
 use crate::model::check::{self, Problem};
@@ -91,7 +92,7 @@ pub fn routes() -> Routes {
             routes = routes.add(
                 MethodFilter::POST,
                 &format!("/{}/{{id}}/clone", kind.name),
-                move |State(s): State<AppState>, p: Principal, Id(id)| async move {
+                move |State(s): State<AppState>, p: Principal, Id(id), _body: OptionalJson| async move {
                     let doc = clone(&s, &p, kind, &id).await?;
                     Ok::<_, ApiError>(json_response(StatusCode::CREATED, &present(doc)))
                 },

@@ -42,6 +42,43 @@ async fn malformed_json_answers_400_with_line_and_column() {
 }
 
 #[tokio::test]
+async fn action_routes_refuse_a_malformed_body_before_acting() {
+    let server = Server::start();
+    let api = server.api();
+    let export = api.create_id("exports", json!({"name": "E"})).await;
+    let import = api.create_id("imports", json!({"name": "I"})).await;
+    let flow = api
+        .create_id(
+            "flows",
+            json!({"name": "F", "_exportId": export, "_importId": import}),
+        )
+        .await;
+    let actions = [
+        (Method::POST, format!("/v1/flows/{flow}/run")),
+        (Method::POST, format!("/v1/exports/{export}/invoke")),
+        (Method::POST, format!("/v1/exports/{export}/clone")),
+        (Method::POST, format!("/v1/flows/{flow}/clone")),
+    ];
+    for (method, path) in &actions {
+        api.send(
+            method.clone(),
+            path,
+            Some(("application/json", b"garbage{".to_vec())),
+        )
+        .await
+        .expect_error(400, "invalid_json");
+    }
+    assert_eq!(api.list_ids("/v1/jobs").await.len(), 0, "no run started");
+    assert_eq!(api.list_ids("/v1/exports").await.len(), 1, "no clone made");
+    assert_eq!(api.list_ids("/v1/flows").await.len(), 1, "no clone made");
+    // No body, or an empty one, still runs.
+    api.send(Method::POST, &format!("/v1/flows/{flow}/run"), None)
+        .await
+        .expect(201);
+    still_serving(&api).await;
+}
+
+#[tokio::test]
 async fn a_body_that_is_not_json_content_answers_415() {
     let server = Server::start();
     let api = server.api();
