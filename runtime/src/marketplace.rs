@@ -876,6 +876,16 @@ pub async fn purge(
     state: &AppState,
     inst: &Installation,
 ) -> ApiResult<BTreeMap<String, Vec<String>>> {
+    purge_restoring(state, inst, None).await
+}
+
+/// [`purge`]; with `license_before`, the license goes back to that document (as it was before
+/// a failed install claimed it) instead of only being freed.
+pub async fn purge_restoring(
+    state: &AppState,
+    inst: &Installation,
+    license_before: Option<&Value>,
+) -> ApiResult<BTreeMap<String, Vec<String>>> {
     let db = &state.db;
     let account = inst.account.as_str();
     let integration = inst.id();
@@ -961,8 +971,13 @@ pub async fn purge(
             && license["_integrationId"].as_str() == Some(integration)
             && let Some(fields) = license.as_object_mut()
         {
-            fields.remove("_integrationId");
-            fields.insert("lastModified".into(), Value::String(util::now()));
+            match license_before {
+                Some(before) => *fields = before.as_object().cloned().unwrap_or_default(),
+                None => {
+                    fields.remove("_integrationId");
+                    fields.insert("lastModified".into(), Value::String(util::now()));
+                }
+            }
             Db::put_doc(
                 &mut batch,
                 &inst.publisher,

@@ -18,8 +18,8 @@ use serde_json::{Map, Value, json};
 
 use super::{
     Failure, Installation, all_completed, apply_steps, edition, find_connector, function_name,
-    installs_of, is_expired, is_published, licenses_of, merge_settings, purge, refuse_running_jobs,
-    steps, update_integration,
+    installs_of, is_expired, is_published, licenses_of, merge_settings, purge, purge_restoring,
+    refuse_running_jobs, steps, update_integration,
 };
 // The same, for closures in functions whose local `steps` shadows it.
 use super::steps as steps_of;
@@ -171,10 +171,11 @@ pub async fn install(
     let visible = is_published(&connector) || publisher == principal.account;
     let id = util::new_id();
     let _busy = state.marketplace.claim(&id)?;
-    let (integration, license) = {
+    let (integration, license, license_before) = {
         let _guard = db.lock();
         let mut license =
             usable_license(db, &publisher, connector_id, &connector, &email, visible)?;
+        let license_before = license.clone();
         let license_id = license["_id"].as_str().unwrap_or_default().to_owned();
         let now = util::now();
         let integration = json!({
@@ -216,7 +217,7 @@ pub async fn install(
             &[],
         );
         db.write(batch)?;
-        (integration, license)
+        (integration, license, license_before)
     };
     flush(db).await?;
     let inst = Installation {
@@ -257,8 +258,9 @@ pub async fn install(
     match finished {
         Ok(doc) => Ok(doc),
         Err(error) => {
-            // Nothing half-installed stays: the integration, what was made for it, the claim.
-            if let Err(cleanup) = purge(state, &inst).await {
+            // Nothing half-installed stays: the integration, what was made for it, the claim
+            // (the license back as it was).
+            if let Err(cleanup) = purge_restoring(state, &inst, Some(&license_before)).await {
                 tracing::error!(
                     integration = %id,
                     "removing a failed install failed: {:?}",
