@@ -30,7 +30,7 @@ pub mod resources;
 pub mod stacks;
 pub mod state;
 
-pub use error::{ApiError, ApiResult, Id, JsonBody, json_response};
+pub use error::{ApiError, ApiResult, Id, JsonBody, Params, json_response};
 
 /// What every handler shares.
 #[derive(Clone)]

@@ -2,14 +2,14 @@
 //! (The installing side — listing, install, steps, settings, uninstall — is in
 //! [`super::marketplace`].)
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::MethodFilter;
 use serde_json::{Value, json};
 
 use super::marketplace::OptionalJson;
 use super::resources::{self, load, present};
-use super::{ApiError, ApiResult, Id, JsonBody, Op, Routes, json_response};
+use super::{ApiError, ApiResult, Id, JsonBody, Op, Params, Routes, json_response};
 use crate::auth::Principal;
 use crate::model::{CONNECTORS, INTEGRATIONS, LICENSES};
 use crate::{AppState, marketplace, util};
@@ -212,7 +212,7 @@ async fn licenses_create(
 async fn licenses_get(
     State(state): State<AppState>,
     principal: Principal,
-    Path(ids): Path<(String, String)>,
+    Params(ids): Params<(String, String)>,
 ) -> ApiResult {
     let (connector, license) = license_ids(&state, &principal, ids)?;
     let doc = load(
@@ -228,7 +228,7 @@ async fn licenses_get(
 async fn licenses_replace(
     State(state): State<AppState>,
     principal: Principal,
-    Path(ids): Path<(String, String)>,
+    Params(ids): Params<(String, String)>,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let (connector, license) = license_ids(&state, &principal, ids)?;
@@ -269,7 +269,7 @@ async fn licenses_replace(
 async fn licenses_delete(
     State(state): State<AppState>,
     principal: Principal,
-    Path(ids): Path<(String, String)>,
+    Params(ids): Params<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let (connector, license) = license_ids(&state, &principal, ids)?;
     let doc = load(

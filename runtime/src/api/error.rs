@@ -205,6 +205,33 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     }
 }
 
+/// A route's path parameters, like axum's `Path`, refused in the API's error format: 400
+/// `invalid_path` (a parameter that is not valid UTF-8 once decoded, say) instead of a plain
+/// text answer.
+#[derive(Debug)]
+pub struct Params<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Params<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(params)| Params(params))
+            .map_err(|rejection| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_path",
+                    rejection.body_text(),
+                )
+            })
+    }
+}
+
 /// The `{_id}` of a route. A malformed id can name no resource, so it is a 404.
 #[derive(Debug, Clone)]
 pub struct Id(pub String);

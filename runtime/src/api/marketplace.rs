@@ -6,13 +6,13 @@
 //! code is refused (403) before they run (see `authorize` in [`super`]).
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{StatusCode, header};
 use axum::routing::MethodFilter;
 use serde_json::Value;
 
 use super::error::{MAX_BODY_BYTES, is_json_content_type};
-use super::{ApiError, ApiResult, Id, JsonBody, Op, Routes, json_response};
+use super::{ApiError, ApiResult, Id, JsonBody, Op, Params, Routes, json_response};
 use crate::AppState;
 use crate::auth::{Principal, Scope};
 use crate::marketplace::{self, lifecycle};
@@ -222,7 +222,7 @@ async fn connectors_install(
 async fn integrations_install_step(
     State(state): State<AppState>,
     principal: Principal,
-    Path((id, step)): Path<(String, String)>,
+    Params((id, step)): Params<(String, String)>,
     body: OptionalJson,
 ) -> ApiResult {
     account_only(&principal)?;

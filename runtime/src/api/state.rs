@@ -3,14 +3,14 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodFilter;
 use serde_json::{Value, json};
 
 use super::resources::{flush, load};
-use super::{ApiError, ApiResult, Id, JsonBody, Op, Routes, json_response};
+use super::{ApiError, ApiResult, Id, JsonBody, Op, Params, Routes, json_response};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::model::{self, Kind};
@@ -40,7 +40,7 @@ pub fn routes() -> Routes {
         .add(
             MethodFilter::GET,
             "/state/{key}",
-            |State(s): State<AppState>, p: Principal, Path(key): Path<String>| async move {
+            |State(s): State<AppState>, p: Principal, Params(key): Params<String>| async move {
                 value(&s, &p.account, GLOBAL, &key)
             },
             Op::new("state", 200, "Read a global state value").returns_any(),
@@ -48,15 +48,21 @@ pub fn routes() -> Routes {
         .add(
             MethodFilter::PUT,
             "/state/{key}",
-            |State(s): State<AppState>, p: Principal, Path(key): Path<String>, JsonBody(body)| async move {
-                put(&s, &p.account, GLOBAL, &key, body).await
-            },
-            Op::new("state", 200, "Store a global state value (201 when the key is new)").returns_any(),
+            |State(s): State<AppState>,
+             p: Principal,
+             Params(key): Params<String>,
+             JsonBody(body)| async move { put(&s, &p.account, GLOBAL, &key, body).await },
+            Op::new(
+                "state",
+                200,
+                "Store a global state value (201 when the key is new)",
+            )
+            .returns_any(),
         )
         .add(
             MethodFilter::DELETE,
             "/state/{key}",
-            |State(s): State<AppState>, p: Principal, Path(key): Path<String>| async move {
+            |State(s): State<AppState>, p: Principal, Params(key): Params<String>| async move {
                 remove(&s, &p.account, GLOBAL, &key).await?;
                 Ok::<_, ApiError>(StatusCode::NO_CONTENT.into_response())
             },
@@ -96,7 +102,7 @@ pub fn routes() -> Routes {
                 move |State(s): State<AppState>,
                       p: Principal,
                       Id(id),
-                      Path(params): Path<HashMap<String, String>>| async move {
+                      Params(params): Params<HashMap<String, String>>| async move {
                     let scope = resource_scope(&s, &p, kind, &id)?;
                     value(&s, &p.account, &scope, &params["key"])
                 },
@@ -113,7 +119,7 @@ pub fn routes() -> Routes {
                 move |State(s): State<AppState>,
                       p: Principal,
                       Id(id),
-                      Path(params): Path<HashMap<String, String>>,
+                      Params(params): Params<HashMap<String, String>>,
                       JsonBody(body)| async move {
                     let scope = resource_scope(&s, &p, kind, &id)?;
                     put(&s, &p.account, &scope, &params["key"], body).await
@@ -134,7 +140,7 @@ pub fn routes() -> Routes {
                 move |State(s): State<AppState>,
                       p: Principal,
                       Id(id),
-                      Path(params): Path<HashMap<String, String>>| async move {
+                      Params(params): Params<HashMap<String, String>>| async move {
                     let scope = resource_scope(&s, &p, kind, &id)?;
                     remove(&s, &p.account, &scope, &params["key"]).await?;
                     Ok::<_, ApiError>(StatusCode::OK.into_response())

@@ -79,6 +79,23 @@ async fn action_routes_refuse_a_malformed_body_before_acting() {
 }
 
 #[tokio::test]
+async fn a_path_parameter_that_is_not_utf8_answers_400_in_the_error_format() {
+    let server = Server::start();
+    let api = server.api();
+    api.send(Method::GET, "/v1/state/%ff", None)
+        .await
+        .expect_error(400, "invalid_path");
+    api.send(
+        Method::PUT,
+        "/v1/state/%ff",
+        Some(json_bytes(&json!({"a": 1}))),
+    )
+    .await
+    .expect_error(400, "invalid_path");
+    still_serving(&api).await;
+}
+
+#[tokio::test]
 async fn a_body_that_is_not_json_content_answers_415() {
     let server = Server::start();
     let api = server.api();
