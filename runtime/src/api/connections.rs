@@ -158,12 +158,22 @@ async fn connections_ping_unsaved(
 /// The resource of a virtual run (`body[field]`), validated as a document of `kind`; problems
 /// are reported under `field.`.
 fn virtual_resource(body: &Value, field: &str, kind: &Kind, connection: &str) -> ApiResult<Value> {
-    let Some(resource) = body.get(field).filter(|v| v.is_object()) else {
-        return Err(ApiError::invalid_field(
-            "missing_field",
-            format!("{field} (the {} to run) is required", kind.singular),
-            field,
-        ));
+    let resource = match body.get(field) {
+        Some(resource) if resource.is_object() => resource,
+        None | Some(Value::Null) => {
+            return Err(ApiError::invalid_field(
+                "missing_field",
+                format!("{field} (the {} to run) is required", kind.singular),
+                field,
+            ));
+        }
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "invalid_type",
+                format!("{field} must be an object: the {} to run", kind.singular),
+                field,
+            ));
+        }
     };
     let problems: Vec<Problem> = kind
         .problems(resource, &[])

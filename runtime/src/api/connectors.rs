@@ -168,6 +168,11 @@ fn license_body(
     }
     let email = body["user"]["email"].as_str();
     match email {
+        None if !body["user"]["email"].is_null() => Err(ApiError::invalid_field(
+            "invalid_type",
+            "email must be a string",
+            "email",
+        )),
         None => Err(ApiError::invalid_field(
             "missing_field",
             "email is required",

@@ -79,6 +79,25 @@ async fn action_routes_refuse_a_malformed_body_before_acting() {
 }
 
 #[tokio::test]
+async fn a_virtual_run_tells_a_missing_resource_from_one_of_the_wrong_type() {
+    let server = Server::start();
+    let api = server.api();
+    let connection = api
+        .create_id(
+            "connections",
+            json!({"type": "rest", "rest": {"baseURI": "https://a.example.com"}}),
+        )
+        .await;
+    let path = format!("/v1/connections/{connection}/export");
+    api.post(&path, &json!({"export": 5}))
+        .await
+        .expect_invalid("invalid_type", "export");
+    api.post(&path, &json!({}))
+        .await
+        .expect_invalid("missing_field", "export");
+}
+
+#[tokio::test]
 async fn a_path_parameter_that_is_not_utf8_answers_400_in_the_error_format() {
     let server = Server::start();
     let api = server.api();
