@@ -103,6 +103,10 @@ fn validate_connection(c: &mut Check<'_>) {
                 );
                 c.integer(&format!("{b}.concurrencyLevel"), 1, 100, false);
                 c.id(&format!("{b}._iClientId"), false);
+                c.object(&format!("{b}.oauth2"), false);
+                for secret in ["clientSecret", "accessToken", "refreshToken"] {
+                    c.string(&format!("{b}.oauth2.{secret}"), false);
+                }
             }
         }
         "ftp" if c.object("ftp", true) => {
@@ -489,6 +493,8 @@ fn validate_iclient(c: &mut Check<'_>) {
     c.string("consumerSecret", false);
     c.object("oauth2", false);
     c.string("oauth2.clientSecret", false);
+    c.object("oauth1", false);
+    c.string("oauth1.consumerSecret", false);
 }
 
 fn iclient_secrets(_: &Value) -> Vec<String> {

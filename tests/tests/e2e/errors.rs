@@ -98,6 +98,22 @@ async fn a_virtual_run_tells_a_missing_resource_from_one_of_the_wrong_type() {
 }
 
 #[tokio::test]
+async fn oauth_blocks_must_be_objects() {
+    let server = Server::start();
+    let api = server.api();
+    let connection = json!({"type": "rest", "rest": {
+        "baseURI": "https://a.example.com", "authType": "oauth2", "oauth2": 5}});
+    api.post("/v1/connections", &connection)
+        .await
+        .expect_invalid("invalid_type", "rest.oauth2");
+    api.post("/v1/iclients", &json!({"name": "C", "oauth1": "x"}))
+        .await
+        .expect_invalid("invalid_type", "oauth1");
+    assert!(api.list_ids("/v1/connections").await.is_empty());
+    assert!(api.list_ids("/v1/iclients").await.is_empty());
+}
+
+#[tokio::test]
 async fn a_path_parameter_that_is_not_utf8_answers_400_in_the_error_format() {
     let server = Server::start();
     let api = server.api();
