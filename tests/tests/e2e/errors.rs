@@ -3,6 +3,15 @@
 
 use crate::harness::*;
 
+/// A flow of `export` (the document to create) and an import: their `_id`s, and the flow's.
+async fn simple_flow(api: &Api, export: Value) -> (String, String, String) {
+    let export = api.create_id("exports", export).await;
+    let import = api.create_id("imports", json!({"name": "I"})).await;
+    let flow = json!({"name": "F", "_exportId": export, "_importId": import});
+    let flow = api.create_id("flows", flow).await;
+    (export, import, flow)
+}
+
 /// The server still answers normally.
 async fn still_serving(api: &Api) {
     api.get("/v1/tokenInfo").await.expect(200);
@@ -45,14 +54,7 @@ async fn malformed_json_answers_400_with_line_and_column() {
 async fn action_routes_refuse_a_malformed_body_before_acting() {
     let server = Server::start();
     let api = server.api();
-    let export = api.create_id("exports", json!({"name": "E"})).await;
-    let import = api.create_id("imports", json!({"name": "I"})).await;
-    let flow = api
-        .create_id(
-            "flows",
-            json!({"name": "F", "_exportId": export, "_importId": import}),
-        )
-        .await;
+    let (export, _, flow) = simple_flow(&api, json!({"name": "E"})).await;
     let actions = [
         (Method::POST, format!("/v1/flows/{flow}/run")),
         (Method::POST, format!("/v1/exports/{export}/invoke")),
@@ -82,12 +84,7 @@ async fn action_routes_refuse_a_malformed_body_before_acting() {
 async fn a_virtual_run_tells_a_missing_resource_from_one_of_the_wrong_type() {
     let server = Server::start();
     let api = server.api();
-    let connection = api
-        .create_id(
-            "connections",
-            json!({"type": "rest", "rest": {"baseURI": "https://a.example.com"}}),
-        )
-        .await;
+    let connection = api.rest_connection().await;
     let path = format!("/v1/connections/{connection}/export");
     api.post(&path, &json!({"export": 5}))
         .await
@@ -367,22 +364,9 @@ async fn unknown_routes_answer_404_and_wrong_methods_405_in_the_error_format() {
 async fn run_routes_check_the_resource_first() {
     let server = Server::start();
     let api = server.api();
-    let connection = api
-        .create_id(
-            "connections",
-            json!({"type": "rest", "rest": {"baseURI": "https://a.example.com"}}),
-        )
-        .await;
-    let export = api
-        .create_id("exports", json!({"name": "E", "_connectionId": connection}))
-        .await;
-    let import = api.create_id("imports", json!({"name": "I"})).await;
-    let flow = api
-        .create_id(
-            "flows",
-            json!({"name": "F", "_exportId": export, "_importId": import}),
-        )
-        .await;
+    let connection = api.rest_connection().await;
+    let export = json!({"name": "E", "_connectionId": connection});
+    let (export, import, flow) = simple_flow(&api, export).await;
     let pending = [
         (Method::POST, format!("/v1/flows/{flow}/run")),
         (Method::POST, format!("/v1/exports/{export}/invoke")),

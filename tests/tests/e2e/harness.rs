@@ -479,6 +479,12 @@ impl Api {
         string(&self.create(collection, body).await, "_id")
     }
 
+    /// A `rest` connection to `https://a.example.com` (never reached): the `_id`.
+    pub async fn rest_connection(&self) -> String {
+        let body = json!({"type": "rest", "rest": {"baseURI": "https://a.example.com"}});
+        self.create_id("connections", body).await
+    }
+
     /// The `_id` of every document `GET path` lists.
     pub async fn list_ids(&self, path: &str) -> Vec<String> {
         let list = self.get(path).await.expect(200);

@@ -197,12 +197,7 @@ async fn wrapper_connections_are_created_read_listed_replaced_and_deleted() {
 async fn exports_are_created_read_listed_replaced_and_deleted() {
     let server = Server::start();
     let api = server.api();
-    let connection = api
-        .create_id(
-            "connections",
-            json!({"type": "rest", "rest": {"baseURI": "https://a.example.com"}}),
-        )
-        .await;
+    let connection = api.rest_connection().await;
     let stack = api.create_id("stacks", json!({"type": "wasm"})).await;
     let body = json!({"name": "Orders", "_connectionId": connection, "type": "delta",
         "delta": {"dateField": "updated_at"}, "pageSize": 50,
@@ -274,12 +269,7 @@ async fn integrations_are_created_read_listed_replaced_and_deleted() {
     let server = Server::start();
     let api = server.api();
     let connector = api.create_id("connectors", json!({"name": "App"})).await;
-    let connection = api
-        .create_id(
-            "connections",
-            json!({"type": "rest", "rest": {"baseURI": "https://a.example.com"}}),
-        )
-        .await;
+    let connection = api.rest_connection().await;
     let body = json!({"name": "Shop ↔ ERP", "_connectorId": connector, "mode": "settings", "version": "1.2.0",
         "settings": {"storeId": 7}, "updateInProgress": false,
         "install": [{"name": "Connect", "description": "d", "completed": true, "installerFunction": "step1",
@@ -391,12 +381,7 @@ async fn check_clone(api: &Api, collection: &str, id: &str) -> Value {
 async fn cloning_an_export_creates_a_copy_named_clone_dash_name() {
     let server = Server::start();
     let api = server.api();
-    let connection = api
-        .create_id(
-            "connections",
-            json!({"type": "rest", "rest": {"baseURI": "https://a.example.com"}}),
-        )
-        .await;
+    let connection = api.rest_connection().await;
     let id = api
         .create_id("exports", json!({"name": "Orders", "_connectionId": connection, "pageSize": 5, "x-custom": unknown_field()}))
         .await;

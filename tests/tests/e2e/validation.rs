@@ -348,12 +348,7 @@ async fn a_malformed_reference_answers_422_invalid_reference() {
 async fn deleting_a_referenced_connection_answers_409_naming_the_export() {
     let server = Server::start();
     let api = server.api();
-    let connection = api
-        .create_id(
-            "connections",
-            json!({"type": "rest", "rest": {"baseURI": "https://a.example.com"}}),
-        )
-        .await;
+    let connection = api.rest_connection().await;
     let export = api
         .create_id("exports", json!({"name": "E", "_connectionId": connection}))
         .await;
@@ -443,12 +438,7 @@ async fn deleting_an_export_or_integration_used_by_a_flow_answers_409_naming_the
 async fn a_replacement_that_drops_a_reference_releases_the_target() {
     let server = Server::start();
     let api = server.api();
-    let first = api
-        .create_id(
-            "connections",
-            json!({"type": "rest", "rest": {"baseURI": "https://a.example.com"}}),
-        )
-        .await;
+    let first = api.rest_connection().await;
     let second = api
         .create_id(
             "connections",
