@@ -88,8 +88,25 @@ struct DeferredFile {
 /// A bug that panics in the run ends the job `failed` with the panic's message, like any other
 /// failure, instead of leaving it (and the flow's next runs) waiting forever.
 pub async fn run(state: AppState, account: String, job_id: String) {
+    let outcome = failing_on_panic(&job_id, run_inner(&state, &account, &job_id)).await;
+    let (status, message) = match outcome {
+        Ok(None) => ("completed", None),
+        Ok(Some(Stop::Cancelled)) => ("cancelled", None),
+        Ok(Some(Stop::Failed(m))) => ("failed", Some(m)),
+        Err(e) => ("failed", Some(format!("{e:#}"))),
+    };
+    if let Err(e) = finish_flow_job(&state, &account, &job_id, status, message).await {
+        tracing::error!(job = %job_id, "finishing the job failed: {e:#}");
+    }
+}
+
+/// The outcome of `run`; a panic in it is a failure with the panic's message.
+async fn failing_on_panic(
+    job_id: &str,
+    run: impl std::future::Future<Output = anyhow::Result<Option<Stop>>>,
+) -> anyhow::Result<Option<Stop>> {
     use futures::FutureExt as _;
-    let outcome = std::panic::AssertUnwindSafe(run_inner(&state, &account, &job_id))
+    std::panic::AssertUnwindSafe(run)
         .catch_unwind()
         .await
         .unwrap_or_else(|panic| {
@@ -102,16 +119,7 @@ pub async fn run(state: AppState, account: String, job_id: String) {
             Ok(Some(Stop::Failed(format!(
                 "the run stopped on an internal error: {what}"
             ))))
-        });
-    let (status, message) = match outcome {
-        Ok(None) => ("completed", None),
-        Ok(Some(Stop::Cancelled)) => ("cancelled", None),
-        Ok(Some(Stop::Failed(m))) => ("failed", Some(m)),
-        Err(e) => ("failed", Some(format!("{e:#}"))),
-    };
-    if let Err(e) = finish_flow_job(&state, &account, &job_id, status, message).await {
-        tracing::error!(job = %job_id, "finishing the job failed: {e:#}");
-    }
+        })
 }
 
 async fn run_inner(state: &AppState, account: &str, job_id: &str) -> anyhow::Result<Option<Stop>> {
@@ -1151,4 +1159,32 @@ async fn finish_flow_job(
     }
     db.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_run_that_panics_is_a_failure_with_the_panic_message() {
+        let index = 7;
+        let panicked = failing_on_panic("j", async move {
+            let items: Vec<u8> = Vec::new();
+            // A bug: an index out of bounds.
+            Ok(Some(Stop::Failed(items[index].to_string())))
+        })
+        .await;
+        match panicked {
+            Ok(Some(Stop::Failed(m))) => {
+                assert!(
+                    m.starts_with("the run stopped on an internal error: "),
+                    "{m}"
+                );
+                assert!(m.contains("index out of bounds"), "{m}");
+            }
+            _ => panic!("a panic must end the run failed"),
+        }
+        let fine = failing_on_panic("j", async { Ok(Some(Stop::Cancelled)) }).await;
+        assert!(matches!(fine, Ok(Some(Stop::Cancelled))));
+    }
 }
