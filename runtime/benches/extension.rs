@@ -7,7 +7,9 @@
 //!    `benches/components/presave`, `{}` options): pooling vs on-demand allocation;
 //! 2. the `transform` preSavePage on a 20-record (~14 KB) and a 1,000-record (~700 KB) page of
 //!    order records, three ways:
-//!    - our Wasm runtime, through [`Runtime::call`] (options `Value` in, validated `Value` out);
+//!    - our Wasm runtime, through [`Runtime::call`] (options `Value` in; out, the result's JSON
+//!      text with its shape checked for the kind — what a caller parses where it reads records,
+//!      as the express server's caller parses its answer);
 //!    - the same logic as a native Rust function (the floor): JSON bytes in, JSON bytes out;
 //!    - the same logic in JavaScript behind an express server built on the published
 //!      `integrator-extension` package (`benches/node-peer`), called over loopback HTTP the way
@@ -40,7 +42,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use integrator::extension::{
-    Allocation, FunctionKind, Loaded, Reach, Runtime, StackLimits, limits,
+    Allocation, FunctionKind, Loaded, Output, Reach, Runtime, Shape, StackLimits, limits,
 };
 use serde_json::{Value, json};
 
@@ -300,7 +302,7 @@ async fn wasm_call(
     function: &str,
     options: &Value,
     limits: &StackLimits,
-) -> Result<Value> {
+) -> Result<Output> {
     let (result, _logs) = runtime
         .call(
             loaded,
@@ -315,24 +317,26 @@ async fn wasm_call(
 }
 
 /// The native floor: the page's JSON bytes in, the result's JSON bytes out (parsed once,
-/// serialized once).
+/// written once), with the guest's own JSON library (integrator-json, as the SDK uses it).
 fn native_transform(input: &[u8]) -> Result<Vec<u8>> {
-    let mut options: Value = integrator::util::parse_json(input)?;
-    let records = match options.get_mut("data").map(Value::take) {
-        Some(Value::Array(records)) => records,
+    use integrator_json::Value as Record;
+    let mut options = integrator_json::from_slice(input)?;
+    let records = match options.get_mut("data").map(Record::take) {
+        Some(Record::Array(records)) => records,
         _ => Vec::new(),
     };
-    let errors = match options.get_mut("errors").map(Value::take) {
-        Some(errors @ Value::Array(_)) => errors,
-        _ => Value::Array(Vec::new()),
+    let errors = match options.get_mut("errors").map(Record::take) {
+        Some(errors @ Record::Array(_)) => errors,
+        _ => Record::Array(Vec::new()),
     };
-    let result = json!({
-        "data": transform::transform_records(records),
-        "errors": errors,
-        "abort": false,
-        "newErrorsAndRetryData": [],
-    });
-    Ok(serde_json::to_vec(&result)?)
+    let mut result = integrator_json::Object::with_capacity(4);
+    result.insert("data", Record::Array(transform::transform_records(records)));
+    result.insert("errors", errors);
+    result.insert("abort", Record::Bool(false));
+    result.insert("newErrorsAndRetryData", Record::Array(Vec::new()));
+    let mut out = Vec::with_capacity(input.len() + 256);
+    integrator_json::to_writer(&Record::Object(result), &mut out);
+    Ok(out)
 }
 
 /// Calls the express extension server the way integrator.io calls a stack of type server.
@@ -954,7 +958,9 @@ async fn transform_scenario(
     let records = options["data"].as_array().map_or(0, Vec::len);
 
     // Correctness, once, before timing: the same result three ways.
-    let from_wasm = wasm_call(runtime, loaded, "transform", &options, &limits).await?;
+    let from_wasm = wasm_call(runtime, loaded, "transform", &options, &limits)
+        .await?
+        .into_value();
     let native_bytes = native_transform(&bytes)?;
     let from_native: Value = serde_json::from_slice(&native_bytes)?;
     let from_node = peer.call("transform", &options).await?;
@@ -969,7 +975,7 @@ async fn transform_scenario(
         let (options, native_bytes) = (&options, native_bytes.as_slice());
         measure(&mut s, &Cpu::Thread, budget, move || async move {
             let sent = serde_json::to_vec(options)?;
-            let back: Value = integrator::util::parse_json(native_bytes)?;
+            let back = Shape::scan(native_bytes)?;
             FunctionKind::PreSavePage
                 .check_result(options, &back)
                 .map_err(|e| anyhow!(e))?;

@@ -236,6 +236,19 @@ impl Variant {
     }
 }
 
+/// The guest's `transform` on the platform's records: it works on the SDK's records
+/// (integrator-json), converted to and from them here.
+fn transform_page(records: Vec<Value>) -> Vec<Value> {
+    let records = records
+        .into_iter()
+        .map(integrator_json::Value::from)
+        .collect();
+    transform::transform_records(records)
+        .into_iter()
+        .map(Value::from)
+        .collect()
+}
+
 /// The native floor: what the guest's `transform` does, on the options the platform passes.
 fn native_transform(busy_ns: Arc<AtomicU64>) -> NativeFunction {
     Arc::new(move |kind, function, options| {
@@ -246,6 +259,7 @@ fn native_transform(busy_ns: Arc<AtomicU64>) -> NativeFunction {
             ));
         }
         let start = Instant::now();
+        // The transform works on the SDK's records (integrator-json), like the guest's.
         let records = options["data"].as_array().cloned().unwrap_or_default();
         let errors = match &options["errors"] {
             errors @ Value::Array(_) => errors.clone(),
@@ -253,10 +267,7 @@ fn native_transform(busy_ns: Arc<AtomicU64>) -> NativeFunction {
         };
         // Built field by field: `json!` would copy the records once more (`to_value`).
         let mut result = serde_json::Map::new();
-        result.insert(
-            "data".into(),
-            Value::Array(transform::transform_records(records)),
-        );
+        result.insert("data".into(), Value::Array(transform_page(records)));
         result.insert("errors".into(), errors);
         result.insert("abort".into(), Value::Bool(false));
         result.insert("newErrorsAndRetryData".into(), Value::Array(Vec::new()));
@@ -433,7 +444,7 @@ impl Bench {
         }
         same("wasm", &results[0], "native", &results[1])?;
         let records = page["items"].as_array().cloned().unwrap_or_default();
-        let expected = transform::transform_records(records.clone());
+        let expected = transform_page(records.clone());
         same("wasm", &results[0]["data"], "transform", &json!(expected))?;
         ensure!(
             expected.len() == records.len(),
@@ -639,7 +650,7 @@ impl Bench {
             .context("the sink kept no record")?;
         let page: Value = serde_json::from_str(&source_page(0, 1, 1))?;
         let records = page["items"].as_array().cloned().unwrap_or_default();
-        let transformed = transform::transform_records(records);
+        let transformed = transform_page(records);
         let expected = expected_mapping(transformed.first().context("record 0")?);
         same("delivered", &first, "expected", &expected)
     }

@@ -22,9 +22,11 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 pub mod call;
 pub mod kinds;
 pub mod limits;
+pub mod output;
 
 pub use kinds::{FunctionKind, Interface};
 use limits::{CallLimits, MemoryLimit};
+pub use output::{Output, Shape};
 
 /// Host bindings of the WIT package, generated once here and used from here only.
 pub mod bindings {
@@ -526,6 +528,11 @@ fn new_engine(allocation: Allocation, metered: bool) -> anyhow::Result<Engine> {
         .consume_fuel(metered)
         .wasm_memory64(false)
         .max_wasm_stack(1 << 20);
+    // For profiling guest code with `perf`: names for the compiled functions in
+    // /tmp/perf-<pid>.map.
+    if std::env::var_os("INTEGRATOR_PERF_MAP").is_some_and(|v| v == "1") {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     if allocation == Allocation::Pooling {
         let scale = if metered { 10 } else { 1 };
         let mut pool = PoolingAllocationConfig::default();
@@ -863,7 +870,8 @@ impl Runtime {
     }
 
     /// Call `function` of `kind` in `loaded` with `options` (already holding the call's token
-    /// and common options). Returns the validated result and the log lines the call wrote.
+    /// and common options). Returns the result, its shape checked for the kind ([`Output`]),
+    /// and the log lines the call wrote.
     pub async fn call(
         &self,
         loaded: &Loaded,
@@ -872,7 +880,7 @@ impl Runtime {
         options: &Value,
         limits: &StackLimits,
         reach: Reach,
-    ) -> (Result<Value, GuestError>, Vec<LogLine>) {
+    ) -> (Result<Output, GuestError>, Vec<LogLine>) {
         if !loaded.has(kind, function) {
             let error = GuestError::FunctionNotFound {
                 kind: kind.api_name(),
@@ -903,8 +911,8 @@ impl Runtime {
             // A little more than last time (never more than 1 MiB ahead of need).
             let last = loaded.options_size.load(Relaxed).min(1 << 20);
             let mut bytes = Vec::with_capacity(last + last / 8 + 64);
-            serde_json::to_writer(&mut bytes, options)
-                .expect("a serde_json::Value always serializes");
+            // What serde_json writes, with integrator-json's faster string writer.
+            integrator_json::to_writer_serde(options, &mut bytes);
             loaded.options_size.store(bytes.len(), Relaxed);
             bytes
         };
@@ -926,16 +934,16 @@ impl Runtime {
                     max: limits.output_bytes,
                 });
             }
-            let value: Value = crate::util::parse_json(&raw).map_err(|e| {
+            let shape = Shape::scan(&raw).map_err(|e| {
                 GuestError::InvalidOutput(format!(
                     "{} '{function}' returned malformed JSON: {e}",
                     kind.api_name()
                 ))
             })?;
-            kind.check_result(options, &value).map_err(|e| {
+            kind.check_result(options, &shape).map_err(|e| {
                 GuestError::InvalidOutput(format!("{} '{function}' {e}", kind.api_name()))
             })?;
-            Ok(value)
+            Ok(Output::checked(raw))
         });
         (result, logs)
     }

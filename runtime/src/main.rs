@@ -194,7 +194,10 @@ async fn invoke(
         )
         .await;
     let (ok, output) = match result {
-        Ok(value) => (true, serde_json::json!({ "result": value, "logs": logs })),
+        Ok(value) => (
+            true,
+            serde_json::json!({ "result": value.into_value(), "logs": logs }),
+        ),
         Err(e) => (
             false,
             serde_json::json!({ "errors": [{ "code": e.code(), "message": e.to_string() }], "logs": logs }),

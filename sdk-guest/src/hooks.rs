@@ -1,9 +1,9 @@
 //! Hooks: options and results of the functions a flow calls at each step of a page.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use crate::{Common, Failure};
+use crate::codec::{Answer, ObjectWriter, Options, read_with_records, through_serde};
+use crate::{Common, Failure, Value};
 
 /// Options of `preSavePage`: after an export produced a page, before it is passed on.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -245,4 +245,90 @@ pub struct PostAggregateOptions {
     /// Options every call receives.
     #[serde(flatten)]
     pub common: Common,
+}
+
+// --- reading options and writing results (records through integrator-json, see codec) --------
+
+impl Options for PreSavePageOptions {
+    fn read(text: &[u8]) -> Result<Self, String> {
+        let (mut options, [data]) = read_with_records::<Self, 1>(text, ["data"])?;
+        options.data = data;
+        Ok(options)
+    }
+}
+
+impl Answer for PreSavePageResponse {
+    fn write(&self, out: &mut Vec<u8>) -> Result<(), String> {
+        let mut object = ObjectWriter::new(out);
+        object.records("data", &self.data);
+        object.field("errors", &self.errors)?;
+        object.field("abort", &self.abort)?;
+        object.records("newErrorsAndRetryData", &self.new_errors_and_retry_data);
+        object.finish();
+        Ok(())
+    }
+}
+
+impl Options for PreMapOptions {
+    fn read(text: &[u8]) -> Result<Self, String> {
+        let (mut options, [data]) = read_with_records::<Self, 1>(text, ["data"])?;
+        options.data = data;
+        Ok(options)
+    }
+}
+
+impl Options for PostMapOptions {
+    fn read(text: &[u8]) -> Result<Self, String> {
+        let (mut options, [pre, post]) =
+            read_with_records::<Self, 2>(text, ["preMapData", "postMapData"])?;
+        options.pre_map_data = pre;
+        options.post_map_data = post;
+        Ok(options)
+    }
+}
+
+impl Answer for Vec<RecordResult> {
+    fn write(&self, out: &mut Vec<u8>) -> Result<(), String> {
+        out.push(b'[');
+        for (i, result) in self.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let mut object = ObjectWriter::new(out);
+            if let Some(data) = &result.data {
+                object.record("data", data);
+            }
+            if let Some(errors) = &result.errors {
+                object.field("errors", errors)?;
+            }
+            object.finish();
+        }
+        out.push(b']');
+        Ok(())
+    }
+}
+
+impl Options for PostSubmitOptions {
+    fn read(text: &[u8]) -> Result<Self, String> {
+        let (mut options, [pre, post]) =
+            read_with_records::<Self, 2>(text, ["preMapData", "postMapData"])?;
+        options.pre_map_data = pre;
+        options.post_map_data = post;
+        Ok(options)
+    }
+}
+
+impl Options for PostResponseMapOptions {
+    fn read(text: &[u8]) -> Result<Self, String> {
+        let (mut options, [records, responses]) =
+            read_with_records::<Self, 2>(text, ["postResponseMapData", "responseData"])?;
+        options.post_response_map_data = records;
+        options.response_data = responses;
+        Ok(options)
+    }
+}
+
+through_serde! {
+    options: PostAggregateOptions;
+    answers: Vec<ResponseData>;
 }

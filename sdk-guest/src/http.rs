@@ -27,12 +27,12 @@ impl Request {
     }
 
     /// A `POST` of a JSON body to `url`.
-    pub fn post_json(url: impl Into<String>, body: &serde_json::Value) -> Self {
+    pub fn post_json(url: impl Into<String>, body: &crate::Value) -> Self {
         Self {
             method: "POST".into(),
             url: url.into(),
             headers: vec![("content-type".into(), "application/json".into())],
-            body: Some(serde_json::to_vec(body).expect("a serde_json::Value always serializes")),
+            body: Some(body.to_vec()),
         }
     }
 
@@ -71,8 +71,8 @@ pub struct Response {
 
 impl Response {
     /// The body parsed as JSON.
-    pub fn json(&self) -> Result<serde_json::Value, String> {
-        crate::registry::parse_json(&self.body).map_err(|e| format!("the body is not JSON: {e}"))
+    pub fn json(&self) -> Result<crate::Value, String> {
+        integrator_json::from_slice(&self.body).map_err(|e| format!("the body is not JSON: {e}"))
     }
 
     /// The first header named `name` (case-insensitive).

@@ -1,9 +1,9 @@
 //! Connector lifecycle: install, install steps, update, uninstall, edition changes.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use crate::Common;
+use crate::codec::through_serde;
+use crate::{Common, Value};
 
 /// Options of an installer function (the connector's, or an install step's).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -95,4 +95,9 @@ pub struct InitChildOptions {
     /// Options every call receives.
     #[serde(flatten)]
     pub common: Common,
+}
+
+through_serde! {
+    options: InstallerOptions, UpdateOptions, UninstallOptions, ChangeEditionOptions, InitChildOptions;
+    answers: StepResult;
 }

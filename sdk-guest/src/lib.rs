@@ -22,6 +22,15 @@
 //! }
 //! ```
 //!
+//! Records — and every other JSON value in options and results — are [`Value`]s of
+//! [`integrator_json`]: the API of `serde_json::Value` (`record["status"]`, `get`, `as_str`,
+//! `as_object_mut`, `take`, [`json!`], …), with objects that keep their keys in order (as
+//! JavaScript's do) and numbers that keep their text (`1.50` stays `1.50`, big integers stay
+//! exact). The SDK reads a page's records and writes them back with integrator-json's own
+//! parser and writer, not through serde: that is most of what a hook over a large page costs.
+//! For your own types, [`integrator_json::from_value`] and [`integrator_json::to_value`] go
+//! through serde; `From` converts to and from `serde_json::Value`.
+//!
 //! Build with `cargo build --target wasm32-wasip2 --release` and upload the `.wasm` to a stack
 //! (`PUT /v1/stacks/{_id}/component`). A function whose signature does not match its kind is a
 //! compile error at the registration, pointing at the function:
@@ -41,6 +50,7 @@
 //! ```
 
 pub mod arena;
+mod codec;
 pub mod hooks;
 pub mod http;
 pub mod installer;
@@ -51,8 +61,8 @@ pub mod wrapper;
 
 mod registry;
 
+pub use integrator_json::{self, Number, Object, Value, json};
 pub use registry::Functions;
-pub use serde_json::{Value, json};
 
 /// A fatal failure of a function: the platform turns it into a job error (hooks, wrappers) or
 /// an API error (installers, settings).

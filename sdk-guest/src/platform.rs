@@ -4,10 +4,8 @@
 //! connector code reaches only what carries its connector, and DIY code may only invoke exports
 //! and imports.
 
-use serde_json::Value;
-
 use crate::__private::bindings::integrator::extension::platform;
-use crate::Failure;
+use crate::{Failure, Value};
 
 /// The answer to one request.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,13 +54,12 @@ impl Platform {
 
     /// Send one request; `path` starts with `/v1/`.
     pub fn request(&self, method: &str, path: &str, body: Option<&Value>) -> Response {
-        let bytes =
-            body.map(|b| serde_json::to_vec(b).expect("a serde_json::Value always serializes"));
+        let bytes = body.map(Value::to_vec);
         let answer = platform::request(&self.token, method, path, bytes.as_deref());
         let body = if answer.body.is_empty() {
             Value::Null
         } else {
-            crate::registry::parse_json(&answer.body).unwrap_or(Value::Null)
+            integrator_json::from_slice(&answer.body).unwrap_or(Value::Null)
         };
         Response {
             status: answer.status,

@@ -1,10 +1,8 @@
 //! The table of a component's functions that [`crate::functions!`] fills in, and the dispatch
 //! from a WIT call (kind, name, JSON options) to the typed Rust function.
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-
 use crate::__private::{WitFailure, hooks, installer, settings, wrapper};
+use crate::codec::{Answer, Options};
 use crate::{Failure, Result};
 use crate::{hooks as h, installer as i, settings as s, wrapper as w};
 
@@ -22,7 +20,7 @@ pub struct Functions {
     /// `postSubmit` hooks.
     pub post_submit: &'static [Entry<h::PostSubmitOptions, Vec<h::ResponseData>>],
     /// `postResponseMap` hooks.
-    pub post_response_map: &'static [Entry<h::PostResponseMapOptions, Vec<serde_json::Value>>],
+    pub post_response_map: &'static [Entry<h::PostResponseMapOptions, Vec<crate::Value>>],
     /// `postAggregate` hooks.
     pub post_aggregate: &'static [Entry<h::PostAggregateOptions, ()>],
     /// Wrapper `ping` functions.
@@ -42,17 +40,17 @@ pub struct Functions {
     /// `changeEditionFunction`s.
     pub change_edition: &'static [Entry<i::ChangeEditionOptions, ()>],
     /// `initChild` functions.
-    pub init_child: &'static [Entry<i::InitChildOptions, serde_json::Value>],
+    pub init_child: &'static [Entry<i::InitChildOptions, crate::Value>],
     /// `formInit` settings functions.
     pub form_init: &'static [Entry<s::FormInitOptions, s::Form>],
     /// `persistSettings` functions.
     pub persist_settings: &'static [Entry<s::PersistSettingsOptions, s::PersistSettingsResponse>],
     /// `preSave` functions.
-    pub pre_save: &'static [Entry<s::PreSaveOptions, serde_json::Value>],
+    pub pre_save: &'static [Entry<s::PreSaveOptions, crate::Value>],
     /// `refreshMetadata` functions.
-    pub refresh_metadata: &'static [Entry<s::RefreshMetadataOptions, serde_json::Value>],
+    pub refresh_metadata: &'static [Entry<s::RefreshMetadataOptions, crate::Value>],
     /// `getMappingMetadata` functions.
-    pub get_mapping_metadata: &'static [Entry<s::MappingMetadataOptions, serde_json::Value>],
+    pub get_mapping_metadata: &'static [Entry<s::MappingMetadataOptions, crate::Value>],
 }
 
 impl Functions {
@@ -209,8 +207,8 @@ fn wit(failure: Failure) -> WitFailure {
     }
 }
 
-/// Parse the options, run the named function, serialize its result.
-fn dispatch<O: DeserializeOwned, R: Serialize>(
+/// Read the options, run the named function, write its result.
+fn dispatch<O: Options, R: Answer>(
     entries: &[Entry<O, R>],
     function: &str,
     options: &[u8],
@@ -221,19 +219,25 @@ fn dispatch<O: DeserializeOwned, R: Serialize>(
             format!("this component has no function '{function}' of this kind"),
         )));
     };
-    let options: O = parse_json(options).map_err(|e| {
+    let parsed = O::read(options).map_err(|e| {
         wit(Failure::new(
             "invalid_options",
             format!("{function}: the options do not have the expected shape: {e}"),
         ))
     })?;
-    let result = run(options).map_err(wit)?;
-    serde_json::to_vec(&result).map_err(|e| {
+    // A result is usually about as large as the options it came from.
+    let mut out = Vec::with_capacity(options.len() + 256);
+    let result = run(parsed).map_err(wit)?;
+    result.write(&mut out).map_err(|e| {
         wit(Failure::new(
             "invalid_output",
             format!("{function}: the result cannot be serialized: {e}"),
         ))
-    })
+    })?;
+    // Every call runs in a fresh instance, dropped when the call returns: walking the result
+    // (a page of records) to free it piece by piece would be time spent for nothing.
+    std::mem::forget(result);
+    Ok(out)
 }
 
 /// `serde_json::from_slice`, faster: the bytes are checked as UTF-8 once, as a whole, and parsed

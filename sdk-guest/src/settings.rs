@@ -1,9 +1,9 @@
 //! Settings pages of an installed connector app.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use crate::Common;
+use crate::codec::through_serde;
+use crate::{Common, Value};
 
 /// Options of `formInit`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -122,4 +122,9 @@ pub struct MappingMetadataOptions {
     /// Options every call receives.
     #[serde(flatten)]
     pub common: Common,
+}
+
+through_serde! {
+    options: FormInitOptions, PersistSettingsOptions, PreSaveOptions, RefreshMetadataOptions, MappingMetadataOptions;
+    answers: Form, PersistSettingsResponse;
 }

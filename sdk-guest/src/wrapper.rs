@@ -1,9 +1,9 @@
 //! Wrappers: options and results of custom adaptors.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use crate::{Common, Failure};
+use crate::codec::{Answer, ObjectWriter, Options, read_with_records, through_serde};
+use crate::{Common, Failure, Value};
 
 /// The wrapper connection's settings.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -163,4 +163,36 @@ pub struct ImportResult {
     /// Errors of the record.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<Failure>,
+}
+
+// --- reading options and writing results (records through integrator-json, see codec) --------
+
+impl Answer for ExportResponse {
+    fn write(&self, out: &mut Vec<u8>) -> Result<(), String> {
+        let mut object = ObjectWriter::new(out);
+        object.records("data", &self.data);
+        if !self.errors.is_empty() {
+            object.field("errors", &self.errors)?;
+        }
+        object.field("lastPage", &self.last_page)?;
+        object.record("state", &self.state);
+        object.field("connectionOffline", &self.connection_offline)?;
+        object.finish();
+        Ok(())
+    }
+}
+
+impl Options for ImportOptions {
+    fn read(text: &[u8]) -> Result<Self, String> {
+        let (mut options, [pre, post]) =
+            read_with_records::<Self, 2>(text, ["preMapData", "postMapData"])?;
+        options.pre_map_data = pre;
+        options.post_map_data = post;
+        Ok(options)
+    }
+}
+
+through_serde! {
+    options: PingOptions, ExportOptions;
+    answers: PingResponse, Vec<ImportResult>;
 }

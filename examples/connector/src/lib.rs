@@ -387,7 +387,7 @@ fn validate_settings(pending: &Value) -> Result<Value> {
             ))
         };
     };
-    let mut clean = serde_json::Map::new();
+    let mut clean = integrator_sdk::Object::new();
     for (id, value) in pending {
         let key = id.rsplit('.').next().unwrap_or(id);
         let value = match (key, value) {
@@ -541,7 +541,7 @@ fn refresh_choices(options: RefreshMetadataOptions) -> Result<Value> {
         .try_fold(&options.common.settings, |at, part| at.get(part))
         .cloned()
         .unwrap_or(Value::Null);
-    Ok(serde_json::to_value(field(id, &value)).unwrap_or_default())
+    Ok(integrator_sdk::integrator_json::to_value(&field(id, &value)).unwrap_or_default())
 }
 
 /// `getMappingMetadata`: for each import of the integration, `externalId` must stay mapped and
@@ -549,7 +549,7 @@ fn refresh_choices(options: RefreshMetadataOptions) -> Result<Value> {
 fn mapping_metadata(options: MappingMetadataOptions) -> Result<Value> {
     let integration = integration_id(&options.common)?;
     let platform = options.common.platform();
-    let mut metadata = serde_json::Map::new();
+    let mut metadata = integrator_sdk::Object::new();
     for import in tagged(&platform, "imports", integration)? {
         metadata.insert(
             import,

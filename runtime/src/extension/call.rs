@@ -142,7 +142,7 @@ async fn call_with(
             .and_then(|result| {
                 request
                     .kind
-                    .check_result(&options, &result)
+                    .check_result(&options, &super::Shape::of(&result))
                     .map(|()| result)
             })
             .map_err(|message| CallError::Guest {
@@ -265,10 +265,12 @@ async fn call_with(
         )
         .await;
     drop(token);
-    let result = result.map_err(|error| CallError::Guest {
-        stack: request.stack_id.clone(),
-        function: request.function.clone(),
-        error,
-    });
+    let result = result
+        .map(super::Output::into_value)
+        .map_err(|error| CallError::Guest {
+            stack: request.stack_id.clone(),
+            function: request.function.clone(),
+            error,
+        });
     (result, logs, options)
 }

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::bindings::exports::integrator::extension::{hooks, installer, settings, wrapper};
+use super::output::{Kind, Shape};
 
 /// The four exported interfaces of the WIT package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -94,7 +95,7 @@ kinds! {
 }
 
 /// An optional field of a result: its name, the test its value must pass, what it must be.
-type FieldCheck = (&'static str, fn(&Value) -> bool, &'static str);
+type FieldCheck = (&'static str, fn(&Kind) -> bool, &'static str);
 
 impl FunctionKind {
     /// The kind named `name` in the API.
@@ -203,46 +204,48 @@ impl FunctionKind {
         })
     }
 
-    /// Check a guest's `result` for this kind against the `options` it was called with
-    /// (extensions.md): the shape, and for per-record results, one entry per input record.
-    pub fn check_result(self, options: &Value, result: &Value) -> Result<(), String> {
+    /// Check the shape of a guest's result for this kind against the `options` it was called
+    /// with (extensions.md): the type, and for per-record results, one entry per input record.
+    pub fn check_result(self, options: &Value, result: &Shape) -> Result<(), String> {
         let same_length = |input: &str| -> Result<(), String> {
             let expected = options[input].as_array().map_or(0, Vec::len);
-            match result.as_array() {
-                None => Err(format!(
-                    "must return an array (one entry per record of {input})"
-                )),
-                Some(items) if items.len() != expected => Err(format!(
+            match result {
+                Shape::Array(entries) if entries.len != expected => Err(format!(
                     "returned {} entries for {expected} records of {input}: it must return exactly one per record",
-                    items.len()
+                    entries.len
                 )),
-                Some(items) => match items.iter().position(|i| !i.is_object()) {
+                Shape::Array(entries) => match entries.first_non_object {
                     Some(i) => Err(format!("entry {i} of the result must be an object")),
                     None => Ok(()),
                 },
+                _ => Err(format!(
+                    "must return an array (one entry per record of {input})"
+                )),
             }
         };
         let object_with = |fields: &[FieldCheck]| -> Result<(), String> {
-            if !result.is_object() {
+            if !matches!(result, Shape::Object(_)) {
                 return Err("must return an object".into());
             }
             for (field, ok, expected) in fields {
-                let value = &result[*field];
-                if !value.is_null() && !ok(value) {
+                let kind = result.field(field);
+                if *kind != Kind::Null && !ok(kind) {
                     return Err(format!("'{field}' of the result must be {expected}"));
                 }
             }
             Ok(())
         };
+        let array = |kind: &Kind| matches!(kind, Kind::Array(_));
+        let boolean = |kind: &Kind| *kind == Kind::Bool;
         match self {
             Self::PreSavePage => {
-                if !result["data"].is_array() {
+                if !array(result.field("data")) {
                     return Err("must return an object with a 'data' array".into());
                 }
                 object_with(&[
-                    ("errors", Value::is_array, "an array"),
-                    ("abort", Value::is_boolean, "a boolean"),
-                    ("newErrorsAndRetryData", Value::is_array, "an array"),
+                    ("errors", array, "an array"),
+                    ("abort", boolean, "a boolean"),
+                    ("newErrorsAndRetryData", array, "an array"),
                 ])
             }
             Self::PreMap => same_length("data"),
@@ -251,26 +254,26 @@ impl FunctionKind {
             Self::PostResponseMap => same_length("postResponseMapData"),
             Self::Import => same_length("postMapData"),
             Self::Ping => {
-                if !result["statusCode"].is_u64() {
+                if *result.field("statusCode") != Kind::Unsigned {
                     return Err("must return an object with a numeric 'statusCode'".into());
                 }
-                object_with(&[("errors", Value::is_array, "an array")])
+                object_with(&[("errors", array, "an array")])
             }
             Self::Export => {
-                if !result["data"].is_array() {
+                if !array(result.field("data")) {
                     return Err("must return an object with a 'data' array".into());
                 }
                 object_with(&[
-                    ("errors", Value::is_array, "an array"),
-                    ("lastPage", Value::is_boolean, "a boolean"),
-                    ("connectionOffline", Value::is_boolean, "a boolean"),
+                    ("errors", array, "an array"),
+                    ("lastPage", boolean, "a boolean"),
+                    ("connectionOffline", boolean, "a boolean"),
                 ])
             }
             Self::Installer | Self::PreUninstall | Self::Uninstaller => object_with(&[
-                ("success", Value::is_boolean, "a boolean"),
-                ("stepsToUpdate", Value::is_array, "an array"),
+                ("success", boolean, "a boolean"),
+                ("stepsToUpdate", array, "an array"),
             ]),
-            Self::PersistSettings => object_with(&[("success", Value::is_boolean, "a boolean")]),
+            Self::PersistSettings => object_with(&[("success", boolean, "a boolean")]),
             Self::FormInit | Self::PreSave | Self::InitChild => object_with(&[]),
             Self::PostAggregate
             | Self::Update
@@ -299,21 +302,21 @@ mod tests {
         let options = json!({"data": [{}, {}]});
         assert!(
             FunctionKind::PreMap
-                .check_result(&options, &json!([{}, {"data": {}}]))
+                .check_result(&options, &Shape::of(&json!([{}, {"data": {}}])))
                 .is_ok()
         );
         let err = FunctionKind::PreMap
-            .check_result(&options, &json!([{}]))
+            .check_result(&options, &Shape::of(&json!([{}])))
             .expect_err("short");
         assert!(err.contains("1 entries for 2 records"), "{err}");
         assert!(
             FunctionKind::PreSavePage
-                .check_result(&json!({}), &json!({"abort": true}))
+                .check_result(&json!({}), &Shape::of(&json!({"abort": true})))
                 .is_err()
         );
         assert!(
             FunctionKind::PreSavePage
-                .check_result(&json!({}), &json!({"data": [], "abort": true}))
+                .check_result(&json!({}), &Shape::of(&json!({"data": [], "abort": true})))
                 .is_ok()
         );
     }

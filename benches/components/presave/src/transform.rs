@@ -7,7 +7,7 @@
 //!   `total` = the sum of `qty * price` over its `lines` (entries where both are numbers);
 //! - records that are not objects pass through unchanged.
 
-use serde_json::{Map, Value};
+use integrator_json::{Object, Value};
 
 /// Transform a page's records (see the module documentation).
 pub fn transform_records(records: Vec<Value>) -> Vec<Value> {
@@ -21,16 +21,16 @@ fn transform_record(mut record: Value) -> Option<Value> {
     if fields.get("deleted") == Some(&Value::Bool(true)) {
         return None;
     }
-    fields.insert("processed".to_owned(), Value::Bool(true));
+    fields.insert("processed", Value::Bool(true));
     if let Some(Value::String(status)) = fields.get_mut("status") {
         *status = status.to_uppercase();
     }
     let total = order_total(fields);
-    fields.insert("total".to_owned(), Value::from(total));
+    fields.insert("total", Value::from(total));
     Some(record)
 }
 
-fn order_total(fields: &Map<String, Value>) -> f64 {
+fn order_total(fields: &Object) -> f64 {
     let Some(Value::Array(lines)) = fields.get("lines") else {
         return 0.0;
     };

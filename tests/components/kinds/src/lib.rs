@@ -349,7 +349,7 @@ fn mapping_metadata(options: MappingMetadataOptions) -> Result<Value> {
         .as_array()
         .cloned()
         .unwrap_or_default();
-    let map: serde_json::Map<String, Value> = imports
+    let map: integrator_sdk::Object = imports
         .iter()
         .filter_map(Value::as_str)
         .map(|id| {

@@ -7,7 +7,7 @@ use integrator_sdk::{Result, Value, json};
 
 fn echo(options: PreSavePageOptions) -> Result<PreSavePageResponse> {
     integrator_sdk::log::info("echo called");
-    let echoed = serde_json::to_value(&options).unwrap_or(Value::Null);
+    let echoed = integrator_sdk::integrator_json::to_value(&options).unwrap_or(Value::Null);
     Ok(PreSavePageResponse {
         data: vec![echoed],
         ..Default::default()
