@@ -70,7 +70,7 @@ pub use object::{IntoIter, Iter, IterMut, Keys, Object, Values, ValuesMut};
 pub use parse::{from_slice, from_str};
 pub use serde_impls::{from_value, to_value};
 pub use value::{Index, Value};
-pub use write::{to_vec, to_vec_pretty, to_writer, to_writer_pretty, to_writer_serde};
+pub use write::{to_vec, to_vec_pretty, to_writer, to_writer_pretty};
 
 /// Support for the [`json!`] macro; not public API.
 #[doc(hidden)]

@@ -126,46 +126,6 @@ fn write_object(object: &Object, out: &mut Vec<u8>) {
     out.push(b'}');
 }
 
-/// Appends a `serde_json::Value` as compact JSON text to `out`, byte-identical to
-/// `serde_json::to_writer`, with this crate's string writer (eight bytes at a time) — for a
-/// program that holds `serde_json::Value`s and sends them to code that reads them with this
-/// crate (the Integrator runtime passing a page of records to a guest).
-pub fn to_writer_serde(value: &serde_json::Value, out: &mut Vec<u8>) {
-    use serde_json::Value as V;
-    match value {
-        V::Null => out.extend_from_slice(b"null"),
-        V::Bool(true) => out.extend_from_slice(b"true"),
-        V::Bool(false) => out.extend_from_slice(b"false"),
-        // serde_json's own number formatting (itoa, zmij), into the vector directly.
-        V::Number(n) => {
-            let _ = serde_json::to_writer(&mut *out, n);
-        }
-        V::String(s) => write_str(s, out),
-        V::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                to_writer_serde(item, out);
-            }
-            out.push(b']');
-        }
-        V::Object(map) => {
-            out.push(b'{');
-            for (i, (key, item)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_str(key, out);
-                out.push(b':');
-                to_writer_serde(item, out);
-            }
-            out.push(b'}');
-        }
-    }
-}
-
 /// Writes a quoted, escaped string.
 fn write_str(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');

@@ -28,6 +28,17 @@ pub use kinds::{FunctionKind, Interface};
 use limits::{CallLimits, MemoryLimit};
 pub use output::{Output, Shape};
 
+/// The options of a call as the guest receives them: JSON text (an object holding the call's
+/// token and common options), and how many records a per-record result must answer
+/// ([`FunctionKind::input_records`]).
+#[derive(Debug, Clone)]
+pub struct CallInput {
+    /// The options' JSON text.
+    pub json: Vec<u8>,
+    /// The length of the options' record field, for per-record kinds.
+    pub records: usize,
+}
+
 /// Host bindings of the WIT package, generated once here and used from here only.
 pub mod bindings {
     wasmtime::component::bindgen!({
@@ -881,6 +892,35 @@ impl Runtime {
         limits: &StackLimits,
         reach: Reach,
     ) -> (Result<Output, GuestError>, Vec<LogLine>) {
+        let json = {
+            use std::sync::atomic::Ordering::Relaxed;
+            // A little more than last time (never more than 1 MiB ahead of need).
+            let last = loaded.options_size.load(Relaxed).min(1 << 20);
+            let mut json = Vec::with_capacity(last + last / 8 + 64);
+            serde_json::to_writer(&mut json, options)
+                .expect("a serde_json::Value always serializes");
+            loaded.options_size.store(json.len(), Relaxed);
+            json
+        };
+        let input = CallInput {
+            json,
+            records: kind.input_records(options),
+        };
+        self.call_json(loaded, kind, function, &input, limits, reach)
+            .await
+    }
+
+    /// [`Runtime::call`] with the options already written as JSON text: the guest's side of a
+    /// call, from the options' text to its checked result.
+    pub async fn call_json(
+        &self,
+        loaded: &Loaded,
+        kind: FunctionKind,
+        function: &str,
+        input: &CallInput,
+        limits: &StackLimits,
+        reach: Reach,
+    ) -> (Result<Output, GuestError>, Vec<LogLine>) {
         if !loaded.has(kind, function) {
             let error = GuestError::FunctionNotFound {
                 kind: kind.api_name(),
@@ -906,18 +946,9 @@ impl Runtime {
             Ok(store) => store,
             Err(e) => return (Err(e), Vec::new()),
         };
-        let bytes = {
-            use std::sync::atomic::Ordering::Relaxed;
-            // A little more than last time (never more than 1 MiB ahead of need).
-            let last = loaded.options_size.load(Relaxed).min(1 << 20);
-            let mut bytes = Vec::with_capacity(last + last / 8 + 64);
-            // What serde_json writes, with integrator-json's faster string writer.
-            integrator_json::to_writer_serde(options, &mut bytes);
-            loaded.options_size.store(bytes.len(), Relaxed);
-            bytes
-        };
+        let bytes = &input.json;
         let timeout = Duration::from_millis(limits.timeout_ms.min(limits::MAX_TIMEOUT_MS));
-        let run = run_call(linked, &mut store, kind, function, &bytes, limits);
+        let run = run_call(linked, &mut store, kind, function, bytes, limits);
         // The epoch deadline stops guest code; this one also stops a call blocked in a host
         // import (e.g. a sleep), by dropping the call's future.
         let outcome = match tokio::time::timeout(timeout, run).await {
@@ -940,7 +971,7 @@ impl Runtime {
                     kind.api_name()
                 ))
             })?;
-            kind.check_result(options, &shape).map_err(|e| {
+            kind.check_result(input.records, &shape).map_err(|e| {
                 GuestError::InvalidOutput(format!("{} '{function}' {e}", kind.api_name()))
             })?;
             Ok(Output::checked(raw))

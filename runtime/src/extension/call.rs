@@ -142,7 +142,10 @@ async fn call_with(
             .and_then(|result| {
                 request
                     .kind
-                    .check_result(&options, &super::Shape::of(&result))
+                    .check_result(
+                        request.kind.input_records(&options),
+                        &super::Shape::of(&result),
+                    )
                     .map(|()| result)
             })
             .map_err(|message| CallError::Guest {

@@ -204,11 +204,31 @@ impl FunctionKind {
         })
     }
 
-    /// Check the shape of a guest's result for this kind against the `options` it was called
-    /// with (extensions.md): the type, and for per-record results, one entry per input record.
-    pub fn check_result(self, options: &Value, result: &Shape) -> Result<(), String> {
+    /// The field of the options holding the records a per-record result answers one by one
+    /// (`data` for preMap, `postMapData` for postMap and import, …); `None` for other kinds.
+    pub fn record_field(self) -> Option<&'static str> {
+        match self {
+            Self::PreMap => Some("data"),
+            Self::PostMap | Self::Import => Some("postMapData"),
+            Self::PostSubmit => Some("responseData"),
+            Self::PostResponseMap => Some("postResponseMapData"),
+            _ => None,
+        }
+    }
+
+    /// How many records a result of this kind must answer for `options`: the length of its
+    /// [`record_field`](Self::record_field) (0 for other kinds).
+    pub fn input_records(self, options: &Value) -> usize {
+        self.record_field()
+            .and_then(|field| options[field].as_array())
+            .map_or(0, Vec::len)
+    }
+
+    /// Check the shape of a guest's result for this kind (extensions.md): the type, and for
+    /// per-record results one entry per input record (`input_records` of them).
+    pub fn check_result(self, input_records: usize, result: &Shape) -> Result<(), String> {
         let same_length = |input: &str| -> Result<(), String> {
-            let expected = options[input].as_array().map_or(0, Vec::len);
+            let expected = input_records;
             match result {
                 Shape::Array(entries) if entries.len != expected => Err(format!(
                     "returned {} entries for {expected} records of {input}: it must return exactly one per record",
@@ -248,11 +268,11 @@ impl FunctionKind {
                     ("newErrorsAndRetryData", array, "an array"),
                 ])
             }
-            Self::PreMap => same_length("data"),
-            Self::PostMap => same_length("postMapData"),
-            Self::PostSubmit => same_length("responseData"),
-            Self::PostResponseMap => same_length("postResponseMapData"),
-            Self::Import => same_length("postMapData"),
+            Self::PreMap
+            | Self::PostMap
+            | Self::PostSubmit
+            | Self::PostResponseMap
+            | Self::Import => same_length(self.record_field().unwrap_or("data")),
             Self::Ping => {
                 if *result.field("statusCode") != Kind::Unsigned {
                     return Err("must return an object with a numeric 'statusCode'".into());
@@ -300,23 +320,25 @@ mod tests {
     #[test]
     fn per_record_results_must_have_one_entry_per_record() {
         let options = json!({"data": [{}, {}]});
+        let options = FunctionKind::PreMap.input_records(&options);
+        assert_eq!(options, 2);
         assert!(
             FunctionKind::PreMap
-                .check_result(&options, &Shape::of(&json!([{}, {"data": {}}])))
+                .check_result(options, &Shape::of(&json!([{}, {"data": {}}])))
                 .is_ok()
         );
         let err = FunctionKind::PreMap
-            .check_result(&options, &Shape::of(&json!([{}])))
+            .check_result(options, &Shape::of(&json!([{}])))
             .expect_err("short");
         assert!(err.contains("1 entries for 2 records"), "{err}");
         assert!(
             FunctionKind::PreSavePage
-                .check_result(&json!({}), &Shape::of(&json!({"abort": true})))
+                .check_result(0, &Shape::of(&json!({"abort": true})))
                 .is_err()
         );
         assert!(
             FunctionKind::PreSavePage
-                .check_result(&json!({}), &Shape::of(&json!({"data": [], "abort": true})))
+                .check_result(0, &Shape::of(&json!({"data": [], "abort": true})))
                 .is_ok()
         );
     }
