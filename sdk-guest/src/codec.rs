@@ -40,6 +40,23 @@ macro_rules! through_serde {
 }
 pub(crate) use through_serde;
 
+/// Options whose named fields are arrays of records: read by [`read_with_records`], each
+/// record field (JSON name => Rust field) filled from what it took out.
+macro_rules! with_records {
+    ($($options:ty { $($name:literal => $field:ident),+ $(,)? })*) => {
+        $(impl $crate::codec::Options for $options {
+            fn read(text: &[u8]) -> Result<Self, String> {
+                let (mut options, records): (Self, _) =
+                    $crate::codec::read_with_records(text, [$($name),+])?;
+                let mut records = records.into_iter();
+                $(options.$field = records.next().unwrap_or_default();)+
+                Ok(options)
+            }
+        })*
+    };
+}
+pub(crate) use with_records;
+
 pub(crate) fn read_serde<T: DeserializeOwned>(text: &[u8]) -> Result<T, String> {
     crate::registry::parse_json(text).map_err(|e| e.to_string())
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::codec::{Answer, ObjectWriter, Options, read_with_records, through_serde};
+use crate::codec::{Answer, ObjectWriter, through_serde, with_records};
 use crate::{Common, Failure, Value};
 
 /// Options of `preSavePage`: after an export produced a page, before it is passed on.
@@ -249,14 +249,6 @@ pub struct PostAggregateOptions {
 
 // --- reading options and writing results (records through integrator-json, see codec) --------
 
-impl Options for PreSavePageOptions {
-    fn read(text: &[u8]) -> Result<Self, String> {
-        let (mut options, [data]) = read_with_records::<Self, 1>(text, ["data"])?;
-        options.data = data;
-        Ok(options)
-    }
-}
-
 impl Answer for PreSavePageResponse {
     fn write(&self, out: &mut Vec<u8>) -> Result<(), String> {
         let mut object = ObjectWriter::new(out);
@@ -266,24 +258,6 @@ impl Answer for PreSavePageResponse {
         object.records("newErrorsAndRetryData", &self.new_errors_and_retry_data);
         object.finish();
         Ok(())
-    }
-}
-
-impl Options for PreMapOptions {
-    fn read(text: &[u8]) -> Result<Self, String> {
-        let (mut options, [data]) = read_with_records::<Self, 1>(text, ["data"])?;
-        options.data = data;
-        Ok(options)
-    }
-}
-
-impl Options for PostMapOptions {
-    fn read(text: &[u8]) -> Result<Self, String> {
-        let (mut options, [pre, post]) =
-            read_with_records::<Self, 2>(text, ["preMapData", "postMapData"])?;
-        options.pre_map_data = pre;
-        options.post_map_data = post;
-        Ok(options)
     }
 }
 
@@ -308,23 +282,14 @@ impl Answer for Vec<RecordResult> {
     }
 }
 
-impl Options for PostSubmitOptions {
-    fn read(text: &[u8]) -> Result<Self, String> {
-        let (mut options, [pre, post]) =
-            read_with_records::<Self, 2>(text, ["preMapData", "postMapData"])?;
-        options.pre_map_data = pre;
-        options.post_map_data = post;
-        Ok(options)
-    }
-}
-
-impl Options for PostResponseMapOptions {
-    fn read(text: &[u8]) -> Result<Self, String> {
-        let (mut options, [records, responses]) =
-            read_with_records::<Self, 2>(text, ["postResponseMapData", "responseData"])?;
-        options.post_response_map_data = records;
-        options.response_data = responses;
-        Ok(options)
+with_records! {
+    PreSavePageOptions { "data" => data }
+    PreMapOptions { "data" => data }
+    PostMapOptions { "preMapData" => pre_map_data, "postMapData" => post_map_data }
+    PostSubmitOptions { "preMapData" => pre_map_data, "postMapData" => post_map_data }
+    PostResponseMapOptions {
+        "postResponseMapData" => post_response_map_data,
+        "responseData" => response_data,
     }
 }
 

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::codec::{Answer, ObjectWriter, Options, read_with_records, through_serde};
+use crate::codec::{Answer, ObjectWriter, through_serde, with_records};
 use crate::{Common, Failure, Value};
 
 /// The wrapper connection's settings.
@@ -182,14 +182,8 @@ impl Answer for ExportResponse {
     }
 }
 
-impl Options for ImportOptions {
-    fn read(text: &[u8]) -> Result<Self, String> {
-        let (mut options, [pre, post]) =
-            read_with_records::<Self, 2>(text, ["preMapData", "postMapData"])?;
-        options.pre_map_data = pre;
-        options.post_map_data = post;
-        Ok(options)
-    }
+with_records! {
+    ImportOptions { "preMapData" => pre_map_data, "postMapData" => post_map_data }
 }
 
 through_serde! {
