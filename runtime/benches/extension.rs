@@ -1005,7 +1005,7 @@ async fn transform_scenario(
     // Correctness, once, before timing: the same result three ways.
     let from_wasm = wasm_call(runtime, loaded, "transform", &options, &limits)
         .await?
-        .into_value();
+        .into_value()?;
     let native_bytes = native_transform(&bytes)?;
     let from_native: Value = serde_json::from_slice(&native_bytes)?;
     let from_node = peer.call("transform", &options).await?;
@@ -1040,7 +1040,7 @@ async fn transform_scenario(
     let input = &input;
     let from_wasm_json = wasm_call_json(runtime, loaded, "transform", input, lim)
         .await?
-        .into_value();
+        .into_value()?;
     same("wasm (JSON in)", &from_wasm_json, "native", &from_native)?;
     let wasm = move || wasm_call_json(runtime, loaded, "transform", input, lim);
     let wasm_value = move || wasm_call(runtime, loaded, "transform", options_ref, lim);

@@ -193,11 +193,9 @@ async fn invoke(
             Default::default(),
         )
         .await;
+    let result = result.and_then(integrator::extension::Output::into_value);
     let (ok, output) = match result {
-        Ok(value) => (
-            true,
-            serde_json::json!({ "result": value.into_value(), "logs": logs }),
-        ),
+        Ok(value) => (true, serde_json::json!({ "result": value, "logs": logs })),
         Err(e) => (
             false,
             serde_json::json!({ "errors": [{ "code": e.code(), "message": e.to_string() }], "logs": logs }),

@@ -269,7 +269,7 @@ async fn call_with(
         .await;
     drop(token);
     let result = result
-        .map(super::Output::into_value)
+        .and_then(super::Output::into_value)
         .map_err(|error| CallError::Guest {
             stack: request.stack_id.clone(),
             function: request.function.clone(),

@@ -13,6 +13,8 @@ use serde::Deserializer;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+use super::GuestError;
+
 /// A guest's result: valid JSON of the shape its kind must return.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {
@@ -30,11 +32,11 @@ impl Output {
         &self.json
     }
 
-    /// The result as a [`Value`].
-    pub fn into_value(self) -> Value {
-        // The text was read by the same parser, with the same nesting limit, when it was
-        // checked: it parses.
-        crate::util::parse_json(&self.json).unwrap_or(Value::Null)
+    /// The result as a [`Value`]. The text was read by the same parser, with the same nesting
+    /// limit, when it was checked, so this does not fail; should it, the error says so.
+    pub fn into_value(self) -> Result<Value, GuestError> {
+        crate::util::parse_json(&self.json)
+            .map_err(|e| GuestError::InvalidOutput(format!("the result cannot be read back: {e}")))
     }
 }
 
@@ -327,7 +329,7 @@ mod tests {
     fn an_output_turns_into_the_value_of_its_text() {
         let value = json!({"data": [{"id": 1, "name": "ü\n"}], "abort": false});
         let output = Output::checked(serde_json::to_vec(&value).expect("serializes"));
-        assert_eq!(output.clone().into_value(), value);
+        assert_eq!(output.clone().into_value(), Ok(value.clone()));
         assert_eq!(output.json(), serde_json::to_vec(&value).expect("again"));
     }
 }
