@@ -230,11 +230,11 @@ impl FunctionKind {
         let same_length = |input: &str| -> Result<(), String> {
             let expected = input_records;
             match result {
-                Shape::Array(entries) if entries.len != expected => Err(format!(
+                Shape::Value(Kind::Array(entries)) if entries.len != expected => Err(format!(
                     "returned {} entries for {expected} records of {input}: it must return exactly one per record",
                     entries.len
                 )),
-                Shape::Array(entries) => match entries.first_non_object {
+                Shape::Value(Kind::Array(entries)) => match entries.first_non_object {
                     Some(i) => Err(format!("entry {i} of the result must be an object")),
                     None => Ok(()),
                 },
@@ -255,6 +255,9 @@ impl FunctionKind {
             }
             Ok(())
         };
+        if let Some(field) = self.record_field() {
+            return same_length(field);
+        }
         let array = |kind: &Kind| matches!(kind, Kind::Array(_));
         let boolean = |kind: &Kind| *kind == Kind::Bool;
         match self {
@@ -268,11 +271,6 @@ impl FunctionKind {
                     ("newErrorsAndRetryData", array, "an array"),
                 ])
             }
-            Self::PreMap
-            | Self::PostMap
-            | Self::PostSubmit
-            | Self::PostResponseMap
-            | Self::Import => same_length(self.record_field().unwrap_or("data")),
             Self::Ping => {
                 if *result.field("statusCode") != Kind::Unsigned {
                     return Err("must return an object with a numeric 'statusCode'".into());
@@ -295,7 +293,13 @@ impl FunctionKind {
             ]),
             Self::PersistSettings => object_with(&[("success", boolean, "a boolean")]),
             Self::FormInit | Self::PreSave | Self::InitChild => object_with(&[]),
-            Self::PostAggregate
+            // Per-record kinds were checked above.
+            Self::PreMap
+            | Self::PostMap
+            | Self::PostSubmit
+            | Self::PostResponseMap
+            | Self::Import
+            | Self::PostAggregate
             | Self::Update
             | Self::ChangeEdition
             | Self::RefreshMetadata

@@ -40,27 +40,17 @@ impl Output {
     }
 }
 
-/// What the result checks look at in a JSON value: its type; for an object, the types of its
-/// fields ([`Kind`]); for an array, [`Entries`].
+/// What the result checks look at in a JSON value: for an object, the types of its fields
+/// ([`Kind`]); for anything else, its type.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Shape {
-    /// `null`.
-    Null,
-    /// `true` or `false`.
-    Bool,
-    /// An integer that fits `u64` (`Value::is_u64`).
-    Unsigned,
-    /// Any other number.
-    Number,
-    /// A string.
-    String,
-    /// An array.
-    Array(Entries),
+    /// A value that is not an object.
+    Value(Kind),
     /// An object: its fields in order, the last one kept when a name repeats.
     Object(Vec<(String, Kind)>),
 }
 
-/// The type of a field of an object [`Shape`] (nested objects are not looked into).
+/// The type of a JSON value (the fields of an object inside it are not looked into).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
     /// `null`.
@@ -102,15 +92,7 @@ impl Shape {
                     .map(|(name, field)| (name.clone(), Kind::of(field)))
                     .collect(),
             ),
-            other => match Kind::of(other) {
-                Kind::Null => Shape::Null,
-                Kind::Bool => Shape::Bool,
-                Kind::Unsigned => Shape::Unsigned,
-                Kind::Number => Shape::Number,
-                Kind::String => Shape::String,
-                Kind::Array(entries) => Shape::Array(entries),
-                Kind::Object => Shape::Object(Vec::new()),
-            },
+            other => Shape::Value(Kind::of(other)),
         }
     }
 
@@ -152,13 +134,7 @@ impl<'de> serde::Deserialize<'de> for ShapeOf {
             .deserialize_any(TypeVisitor { top: true })
             .map(|t| {
                 ShapeOf(match t {
-                    Typed::Kind(Kind::Null) => Shape::Null,
-                    Typed::Kind(Kind::Bool) => Shape::Bool,
-                    Typed::Kind(Kind::Unsigned) => Shape::Unsigned,
-                    Typed::Kind(Kind::Number) => Shape::Number,
-                    Typed::Kind(Kind::String) => Shape::String,
-                    Typed::Kind(Kind::Array(entries)) => Shape::Array(entries),
-                    Typed::Kind(Kind::Object) => Shape::Object(Vec::new()),
+                    Typed::Kind(kind) => Shape::Value(kind),
                     Typed::Fields(fields) => Shape::Object(fields),
                 })
             })
