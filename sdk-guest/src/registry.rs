@@ -225,9 +225,10 @@ fn dispatch<O: Options, R: Answer>(
             format!("{function}: the options do not have the expected shape: {e}"),
         ))
     })?;
-    // A result is usually about as large as the options it came from.
-    let mut out = Vec::with_capacity(options.len() + 256);
     let result = run(parsed).map_err(wit)?;
+    // A result is usually about as large as the options it came from. Reserved after the run,
+    // the buffer is the arena's newest block, so growing it past that extends it in place.
+    let mut out = Vec::with_capacity(options.len() + 256);
     result.write(&mut out).map_err(|e| {
         wit(Failure::new(
             "invalid_output",
